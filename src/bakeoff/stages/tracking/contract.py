@@ -1,0 +1,102 @@
+"""The experiment-tracking contract: what the tracking stage asks of every tracker.
+
+An adapter subclasses TrackingAdapter and translates each method into its tool's own API. Every
+method takes keyword-only arguments. A capability the tool lacks raises Unsupported (never a
+workaround outside the tool: that would credit the tool with our code). Values must come back
+exactly as logged: the workload checks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bakeoff.stages.contract import Unsupported
+
+Scalar = str | int | float
+
+
+@dataclass
+class RunRecord:
+    """A run as read back from the tool's store."""
+
+    run_id: str
+    name: str
+    params: dict[str, str]  # values as strings: every tracker stores params as text
+    metrics: dict[str, list[tuple[int, float]]]  # key -> [(step, value)] in step order
+    artifacts: list[str] = field(default_factory=list)  # artifact file names
+
+
+class TrackingAdapter:
+    """One tracker. Constructed with the options from its tool.toml."""
+
+    def open(self, *, store: Path, experiment: str) -> None:
+        """Get ready to log into `store` (a folder in the trial's scratch): create the store,
+        start a server on 127.0.0.1 if the mode needs one. Cold start is timed around this
+        call plus the first logged value."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush and stop anything `open` started."""
+        raise NotImplementedError
+
+    def start_run(self, *, name: str) -> str:
+        """Begin a run; return the tool's id for it."""
+        raise NotImplementedError
+
+    def log_params(self, *, run_id: str, params: dict[str, Scalar]) -> None:
+        raise NotImplementedError
+
+    def log_metric(self, *, run_id: str, key: str, value: float, step: int) -> None:
+        """Log one value: the tool's single-value call."""
+        raise NotImplementedError
+
+    def log_metric_batch(self, *, run_id: str, key: str, values: list[float], first_step: int) -> None:
+        """Log many steps in one call through the tool's batch API; Unsupported if it has none."""
+        raise Unsupported("no batch logging API")
+
+    def log_artifact(self, *, run_id: str, path: Path) -> None:
+        """Store a file with the run; Unsupported if the tool keeps no artifacts."""
+        raise Unsupported("no artifact store")
+
+    def end_run(self, *, run_id: str) -> None:
+        raise NotImplementedError
+
+    def search_runs(self, *, metric: str, above: float, descending: bool = True) -> list[str]:
+        """Run ids whose final `metric` is greater than `above`, ordered by it, found with the
+        tool's own query/search API. Unsupported if the tool has none."""
+        raise Unsupported("no search API")
+
+    def read_run(self, *, run_id: str) -> RunRecord:
+        """Read a run back from the store: params, full metric histories, artifact names."""
+        raise NotImplementedError
+
+    def fetch_artifact(self, *, run_id: str, name: str, dest: Path) -> Path:
+        """Copy artifact `name` of the run into folder `dest`; return the file's path."""
+        raise Unsupported("no artifact store")
+
+    def register_model(self, *, run_id: str, artifact: str, name: str, alias: str) -> str:
+        """Register the run's model artifact under `name`, point `alias` at the new version and
+        return the version id. Unsupported without a model registry."""
+        raise Unsupported("no model registry")
+
+    def resolve_alias(self, *, name: str, alias: str) -> tuple[str, str]:
+        """Return (version, run_id) that `alias` of registered model `name` points to."""
+        raise Unsupported("no model registry")
+
+    def autolog_sklearn(self, *, run_name: str) -> None:
+        """Switch on the tool's own scikit-learn autologging for the next fit, into a run
+        named `run_name`. Unsupported if the tool has none."""
+        raise Unsupported("no scikit-learn autologging")
+
+    def find_run(self, *, name: str) -> str:
+        """Id of the run called `name` (used to find autologged runs)."""
+        raise NotImplementedError
+
+    def ui_command(self, *, store: Path, port: int) -> list[str]:
+        """argv that serves the tool's local UI over `store` on 127.0.0.1:`port`."""
+        raise Unsupported("no local UI server")
+
+    def ui_run_path(self, *, run_id: str) -> str:
+        """URL path on the UI whose response names the run (its id or name)."""
+        raise Unsupported("no local UI server")
