@@ -40,6 +40,12 @@ class TrackingAdapter:
         """Flush and stop anything `open` started."""
         raise NotImplementedError
 
+    def share(self) -> dict:
+        """Constructor options that let another process log into this same store while this
+        one is open (e.g. the URL of the tracking server `open` started). Empty if the store
+        folder alone is enough."""
+        return {}
+
     def start_run(self, *, name: str) -> str:
         """Begin a run; return the tool's id for it."""
         raise NotImplementedError

@@ -1,0 +1,254 @@
+"""The `bakeoff` command. Each command is a short recipe of the named steps in bake.py."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bakeoff import bake, envs, registry
+from bakeoff.data.prepare import prepare
+from bakeoff.protocol import OK
+from bakeoff.registry import ConfigError
+from bakeoff.report import render_report
+from bakeoff.results import build_results, host_facts, write_results
+from bakeoff.store import Store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Settle MLOps tool choices with evidence: real tools on the same work, measured.",
+                  context_settings={"help_option_names": ["-h", "--help"]})
+envs_app = typer.Typer(no_args_is_help=True, help="Build, list and clean the locked per-tool environments.")
+app.add_typer(envs_app, name="envs")
+console = Console(stderr=True)
+out_console = Console()
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Bad input: one line naming the problem and the fix, exit code 2, nothing stored lost."""
+    try:
+        yield
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+
+
+def progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def split_names(value: Optional[str]) -> list[str]:
+    return [n.strip() for n in (value or "").split(",") if n.strip()]
+
+
+def build_envs(selection_tools: list[registry.Tool], *, offline: bool = False) -> dict[str, envs.EnvOutcome]:
+    with progress() as bar:
+        task = bar.add_task("environments", total=len(selection_tools))
+
+        def done(outcome: envs.EnvOutcome) -> None:
+            state = ("built" if outcome.built else "ready") if outcome.status == OK else f"[red]failed[/]: {outcome.error}"
+            bar.console.print(f"  env {outcome.tool}: {state}", highlight=False)
+            bar.advance(task)
+
+        return bake.ensure_envs(selection_tools, bake.HOME / "envs", offline=offline, on_done=done)
+
+
+@app.command()
+def run(
+    stage: list[str] = typer.Option([], "--stage", "-s", help="Stage to run (repeatable); default: every stage."),
+    tools: Optional[str] = typer.Option(None, "--tools", "-t", help="Comma-separated tools or entries; the baseline always runs."),
+    quick: bool = typer.Option(False, "--quick", help="Quick sizes and 3 repeats: minutes, not hours."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", "-r", min=1, max=50, help="Measured repeats per tool (default 3 quick, 5 full)."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder for run folders and the results database."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Finish an interrupted run without redoing finished trials."),
+    keep_scratch: bool = typer.Option(False, "--keep-scratch", help="Keep every trial's scratch folder (stores, server logs)."),
+    offline: bool = typer.Option(False, "--offline", help="Build missing envs from uv's cache only."),
+) -> None:
+    """Run the bake-off and write results.json, report.md and report.html."""
+    with clean_errors():
+        phases = bake.Phases()
+        out = out.absolute()
+        if not resume:
+            selection = bake.select(stage, split_names(tools))  # validate before touching any store
+        elif not (out / "results.sqlite").exists():
+            raise ConfigError(f"no results database in {out} to resume from; pass the --out of that run")
+        store = Store(out / "results.sqlite")
+        if resume:
+            previous = store.run(resume)
+            settings = previous["settings"]
+            selection = bake.select(settings["stages"], settings["tools"])
+            run_id, data = resume, previous["data"]
+        else:
+            repeats = repeats or (3 if quick else 5)
+            run_id, data = bake.new_run_id(), None
+            settings = {"quick": quick, "repeats": repeats, "stages": [s.name for s in selection.stages],
+                        "tools": split_names(tools),
+                        "entries": {s.name: [e.name for e in selection.entries if e.stage == s.name] for s in selection.stages},
+                        "sizes": {s.name: s.settings(quick) for s in selection.stages}}
+        run_dir = out / run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with phases.timing("data"), console.status("preparing the flights data") as status:
+            info = prepare(bake.HOME / "data", on_step=lambda step: status.update(f"data: {step}"))
+        if data is None:
+            command = "bakeoff " + shlex.join(sys.argv[1:])
+            store.create_run(run_id, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), command=command,
+                             settings=settings, host=host_facts(), data=info.summary)
+        with phases.timing("envs"):
+            env_outcomes = build_envs(selection.tools, offline=offline)
+        with phases.timing("env_check"):
+            for name, outcome in env_outcomes.items():
+                store.record_env(run_id, name, outcome.status, outcome.info, outcome.error)
+        todo = bake.pending(selection, store, run_id, settings["repeats"])
+        entries = {(e.stage, e.name): e for e in selection.entries}
+        status_text = "interrupted"
+        try:
+            with phases.timing("trials"), progress() as bar:
+                task = bar.add_task(f"run {run_id}", total=len(todo))
+                for trial in todo:
+                    bar.update(task, description=f"{trial.stage} · {trial.entry} · {trial.kind} r{trial.round}")
+                    entry = entries[(trial.stage, trial.entry)]
+                    record = bake.execute(trial, entry, env_outcomes[entry.tool.name], run_id=run_id, run_dir=run_dir,
+                                          data_dir=info.dir, settings=settings["sizes"][trial.stage],
+                                          keep_scratch=keep_scratch)
+                    store.record_trial(run_id, record)
+                    if record.status != OK:
+                        bar.console.print(f"  [yellow]{trial.trial_id}: {record.status}[/] {record.reason[:200]}", highlight=False)
+                    bar.advance(task)
+            status_text = "complete"
+        except KeyboardInterrupt:
+            console.print(f"[yellow]interrupted[/]; finish it with: bakeoff run --resume {run_id} --out {out}")
+            raise typer.Exit(130)
+        finally:
+            store.finish_run(run_id, status_text, phases.seconds)
+            tick = time.perf_counter()
+            write_report(store, run_id, run_dir)
+            store.finish_run(run_id, status_text, {"report": time.perf_counter() - tick})
+            report = write_report(store, run_id, run_dir)  # again, so it states its own rendering time
+            bake.point_latest(out, run_dir)
+            store.close()
+        if not keep_scratch:
+            shutil.rmtree(run_dir / "scratch", ignore_errors=True)
+        console.print(f"run {run_id}: {len(todo)} trials in {sum(phases.seconds.values()):.0f} s")
+        out_console.print(str(report))
+
+
+def write_report(store: Store, run_id: str, run_dir: Path) -> Path:
+    results = build_results(store, run_id)
+    write_results(results, run_dir)
+    _, html = render_report(results, run_dir)
+    return html
+
+
+@app.command()
+def report(
+    run_id: str = typer.Argument("latest", help="Run to re-render (default: the newest)."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the results database."),
+) -> None:
+    """Re-render a run's results.json and reports from the results database."""
+    with clean_errors():
+        if not (out / "results.sqlite").exists():
+            raise ConfigError(f"no results database in {out}; run `bakeoff run --quick` first or pass --out")
+        store = Store(out / "results.sqlite")
+        run_id = store.latest_run() if run_id == "latest" else run_id
+        if run_id is None:
+            raise ConfigError(f"no runs in {out}; run `bakeoff run --quick` first")
+        store.run(run_id)
+        path = write_report(store, run_id, out / run_id)
+        out_console.print(str(path))
+
+
+@app.command("tools")
+def list_tools() -> None:
+    """Stages, tools, pinned versions and the state of their environments."""
+    with clean_errors():
+        table = Table("stage", "entry", "tool", "version", "licence", "env", title="bakeoff tools")
+        for entry in registry.entries():
+            try:
+                path = envs.env_path(entry.tool, bake.HOME / "envs")
+                state = "built" if envs.read_info(path) else "not built"
+            except ConfigError:
+                state = "[red]no lock[/]"
+            name = f"{entry.name} [dim](baseline)[/]" if entry.spec.baseline else entry.name
+            table.add_row(entry.stage, name, entry.tool.name, envs.pinned_version(entry.tool) or "-",
+                          entry.tool.tool.license, state)
+        out_console.print(table)
+
+
+@envs_app.command("build")
+def envs_build(
+    tools: Optional[str] = typer.Option(None, "--tools", "-t", help="Comma-separated tools (default: all)."),
+    offline: bool = typer.Option(False, "--offline", help="Use uv's cache only."),
+) -> None:
+    """Build (or confirm) the env of every tool; a failed build is reported, the others go on."""
+    with clean_errors():
+        chosen = pick_tools(tools)
+        outcomes = build_envs(chosen, offline=offline)
+        if any(o.status != OK for o in outcomes.values()):
+            raise typer.Exit(1)
+
+
+@envs_app.command("list")
+def envs_list() -> None:
+    """Every tool's env: hash, state, size and package count."""
+    with clean_errors():
+        table = Table("tool", "env folder", "state", "size MB", "packages")
+        for tool in registry.tools().values():
+            path = envs.env_path(tool, bake.HOME / "envs")
+            info = envs.read_info(path) or {}
+            table.add_row(tool.name, path.name, "built" if info else "not built",
+                          str(info.get("size_mb", "-")), str(info.get("packages", "-")))
+        out_console.print(table)
+
+
+@envs_app.command("clean")
+def envs_clean(all_: bool = typer.Option(False, "--all", help="Remove every env, not only stale ones.")) -> None:
+    """Remove envs no current lock points to (or all of them)."""
+    with clean_errors():
+        current = set() if all_ else {envs.env_path(t, bake.HOME / "envs").name for t in registry.tools().values()}
+        for path in envs.stale_envs(bake.HOME / "envs", current):
+            shutil.rmtree(path)
+            console.print(f"removed {path}")
+
+
+@envs_app.command("lock")
+def envs_lock(tools: Optional[str] = typer.Argument(None, help="Comma-separated tools (default: all).")) -> None:
+    """Regenerate locks/<tool>.txt from locks/base.in plus the tool's requirements (needs the registry)."""
+    with clean_errors():
+        for tool in pick_tools(tools):
+            console.print(f"locked {tool.name}: {envs.compile_lock(tool)}")
+
+
+def pick_tools(names: Optional[str]) -> list[registry.Tool]:
+    known = registry.tools()
+    wanted = split_names(names) or list(known)
+    for name in wanted:
+        if name not in known:
+            raise ConfigError(f"unknown tool {name!r}; choose from: {', '.join(known)}")
+    return [known[n] for n in wanted]
+
+
+def main() -> None:
+    """Console entry point: usage errors become one line and exit code 2, like every bad input."""
+    try:
+        code = app(standalone_mode=False, prog_name="bakeoff")
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.BadParameter.__mro__[1] as exc:  # typer's UsageError: bad flag, bad value, missing argument
+        if not exc.format_message():  # bare `bakeoff`: the help was shown
+            sys.exit(2)
+        hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+        console.print(f"[bold red]error:[/] {exc.format_message()}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,117 @@
+"""Which tools exist: every `tools/<tool>/tool.toml` in the package, plus folders registered by
+other packages under the `bakeoff.tools` entry point (a callable returning a folder path), plus
+folders holding tool folders listed in BAKEOFF_TOOLS_PATH (colon-separated; handy for a student's
+own tool). An outside tool's adapter module is imported from its folder's parent.
+
+Host side. A tool.toml is validated with pydantic, so a malformed file is reported with the
+file and the key at fault rather than failing midway through a run.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cache
+from importlib import metadata, resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(Exception):
+    """A tool.toml, profile or option that cannot be used; the message says how to fix it."""
+
+
+class ToolInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    title: str
+    license: str
+    homepage: str = ""
+    requirements: list[str] = Field(default_factory=list)
+    version_of: str = ""
+
+
+class EntrySpec(BaseModel):
+    """One configuration of a tool measured at one stage (e.g. MLflow with a tracking server)."""
+
+    model_config = ConfigDict(extra="forbid")
+    adapter: str = Field(pattern=r"^[\w.]+:\w+$")
+    baseline: bool = False
+    config: str
+    why: str
+    options: dict = Field(default_factory=dict)
+
+
+class Tool(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tool: ToolInfo
+    stages: dict[str, dict[str, EntrySpec]]
+    folder: Path
+
+    @property
+    def name(self) -> str:
+        return self.tool.name
+
+    @property
+    def builtin(self) -> bool:
+        return self.folder.parent == Path(__file__).parent / "tools"
+
+
+class Entry(BaseModel):
+    """A (stage, entry) pair the plan can schedule."""
+
+    stage: str
+    name: str
+    tool: Tool
+    spec: EntrySpec
+
+
+def _tool_folders() -> list[Path]:
+    builtin = resources.files("bakeoff") / "tools"
+    folders = [Path(str(p)) for p in builtin.iterdir() if (Path(str(p)) / "tool.toml").is_file()]
+    for plugin in metadata.entry_points(group="bakeoff.tools"):
+        folders.append(Path(plugin.load()()))
+    for root in filter(None, os.environ.get("BAKEOFF_TOOLS_PATH", "").split(":")):
+        folders += [p for p in sorted(Path(root).iterdir()) if (p / "tool.toml").is_file()]
+    return sorted(folders)
+
+
+def load_tool(folder: Path) -> Tool:
+    path = folder / "tool.toml"
+    try:
+        raw = tomllib.loads(path.read_text())
+        return Tool(folder=folder, **raw)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc}); fix the file's TOML syntax") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: key `{key}`: {first['msg']}") from exc
+
+
+@cache
+def tools() -> dict[str, Tool]:
+    found = {}
+    for folder in _tool_folders():
+        tool = load_tool(folder)
+        if tool.name != folder.name:
+            raise ConfigError(f"{folder / 'tool.toml'}: tool.name `{tool.name}` must equal the folder name")
+        found[tool.name] = tool
+    return found
+
+
+def entries(stage: str | None = None) -> list[Entry]:
+    """All schedulable entries, baseline first within each stage."""
+    found = [
+        Entry(stage=stage_name, name=name, tool=tool, spec=spec)
+        for tool in tools().values()
+        for stage_name, specs in tool.stages.items()
+        for name, spec in specs.items()
+        if stage is None or stage_name == stage
+    ]
+    return sorted(found, key=lambda e: (e.stage, not e.spec.baseline, e.name))
+
+
+def stages() -> list[str]:
+    return sorted({e.stage for e in entries()})

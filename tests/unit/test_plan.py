@@ -1,0 +1,30 @@
+from bakeoff import registry
+from bakeoff.plan import make_plan
+from bakeoff.stages.tracking.spec import TRACKING
+
+
+def entries():
+    base = registry.entries("tracking")[0]
+    return [base, base.model_copy(update={"name": "b"}), base.model_copy(update={"name": "c"})]
+
+
+def test_plan_interleaves_tools_within_each_round_after_a_warmup():
+    plan = make_plan([TRACKING], entries(), repeats=3)
+    sweeps = [(t.round, t.entry) for t in plan if t.kind == "sweep"]
+    assert sweeps[:6] == [(0, "jsonl"), (0, "b"), (0, "c"), (1, "jsonl"), (1, "b"), (1, "c")]
+    assert len(sweeps) == 3 * 4
+    assert [t.measured for t in plan if t.kind == "sweep"][:3] == [False, False, False]
+
+
+def test_once_kinds_run_once_per_tool_at_the_end():
+    plan = make_plan([TRACKING], entries(), repeats=2)
+    once = [t for t in plan if t.kind == "capabilities"]
+    assert [t.entry for t in once] == ["jsonl", "b", "c"]
+    assert plan[-3:] == once
+
+
+def test_trial_ids_are_unique_and_stable():
+    plan = make_plan([TRACKING], entries(), repeats=5)
+    ids = [t.trial_id for t in plan]
+    assert len(ids) == len(set(ids))
+    assert ids == [t.trial_id for t in make_plan([TRACKING], entries(), repeats=5)]
