@@ -7,7 +7,7 @@ import os
 import secrets
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -78,9 +78,13 @@ def ensure_envs(tools: list[registry.Tool], envs_root: Path, *, offline: bool,
     return outcomes
 
 
-def pending(selection: Selection, store: Store, run_id: str, repeats: int) -> list[Trial]:
+def pending(selection: Selection, store: Store, run_id: str, repeats: int, timeout: float | None) -> list[Trial]:
+    """The plan minus the trials already stored (any outcome): what a resumed run still owes."""
     done = store.finished_trials(run_id)
-    return [t for t in make_plan(selection.stages, selection.entries, repeats) if t.trial_id not in done]
+    plan = make_plan(selection.stages, selection.entries, repeats)
+    if timeout:
+        plan = [replace(t, timeout=timeout) for t in plan]
+    return [t for t in plan if t.trial_id not in done]
 
 
 def execute(trial: Trial, entry: Entry, env: EnvOutcome, *, run_id: str, run_dir: Path, data_dir: Path,

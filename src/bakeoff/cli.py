@@ -71,6 +71,7 @@ def run(
     repeats: Optional[int] = typer.Option(None, "--repeats", "-r", min=1, max=50, help="Measured repeats per tool (default 3 quick, 5 full)."),
     out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder for run folders and the results database."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Finish an interrupted run without redoing finished trials."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=1, help="Seconds before any one trial is stopped (default: per stage and trial kind)."),
     keep_scratch: bool = typer.Option(False, "--keep-scratch", help="Keep every trial's scratch folder (stores, server logs)."),
     offline: bool = typer.Option(False, "--offline", help="Build missing envs from uv's cache only."),
 ) -> None:
@@ -92,7 +93,7 @@ def run(
             repeats = repeats or (3 if quick else 5)
             run_id, data = bake.new_run_id(), None
             settings = {"quick": quick, "repeats": repeats, "stages": [s.name for s in selection.stages],
-                        "tools": split_names(tools),
+                        "tools": split_names(tools), "timeout": timeout,
                         "entries": {s.name: [e.name for e in selection.entries if e.stage == s.name] for s in selection.stages},
                         "sizes": {s.name: s.settings(quick) for s in selection.stages}}
         run_dir = out / run_id
@@ -108,7 +109,7 @@ def run(
         with phases.timing("env_check"):
             for name, outcome in env_outcomes.items():
                 store.record_env(run_id, name, outcome.status, outcome.info, outcome.error)
-        todo = bake.pending(selection, store, run_id, settings["repeats"])
+        todo = bake.pending(selection, store, run_id, settings["repeats"], settings.get("timeout"))
         entries = {(e.stage, e.name): e for e in selection.entries}
         status_text = "interrupted"
         try:

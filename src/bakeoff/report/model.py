@@ -121,6 +121,7 @@ def _data(data: dict[str, Any]) -> list[Fact]:
              f"{', '.join(_month(m) for m in data.get('train_months') or []) or fmt.MISSING}"
              f" → {_month(data.get('validation_month', fmt.MISSING))}"),
         Fact(f"Features ({len(features)})", ", ".join(map(str, features)) or fmt.MISSING),
-        Fact("Rows per month", " · ".join(f"{_month(m)} {fmt.integer(n)}" for m, n in per_month.items()) or fmt.MISSING),
+        Fact("Rows per month",
+             " · ".join(f"{_month(m)} {fmt.integer(n)}" for m, n in per_month.items()) or fmt.MISSING),
         Fact("Seed · data key", f"{data.get('seed', fmt.MISSING)} · {data.get('key', fmt.MISSING)}"),
     ]

@@ -11,6 +11,7 @@ import math
 SIGNIFICANT = 3
 MAX_DECIMALS = 6
 MISSING = "—"
+RATIO_UNITS = ("ratio", "×", "x")  # shown as "×1.80", like ratios to the baseline
 _NBSP = "\u00a0"  # keeps a value and its unit on one line
 
 
@@ -89,6 +90,8 @@ def _collides(median: float, low: float, high: float, decimals: int) -> bool:
 
 def estimate(median: object, ci95: object, unit: str | None = None) -> str:
     """"4.10 s [3.90–4.40]"; the bare median when no interval came with it."""
+    if unit in RATIO_UNITS:
+        return ratio(median, ci95)
     if not is_number(median):
         return MISSING
     bounds = _interval(ci95)

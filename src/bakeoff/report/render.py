@@ -10,9 +10,15 @@ from __future__ import annotations
 import re
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from bakeoff.report.model import ReportView
+
+
+class TrustedSvg(str):
+    """Markup that autoescape leaves alone (jinja2 honours __html__): charts.py output only."""
+
+    def __html__(self) -> str:
+        return str(self)
 
 
 def markdown_text(value: object) -> str:
@@ -21,8 +27,8 @@ def markdown_text(value: object) -> str:
 
 
 def markdown_cell(value: object) -> str:
-    """One table cell: a single line, pipes escaped."""
-    return re.sub(r"\s+", " ", markdown_text(value)).strip().replace("|", "\\|")
+    """One table cell: a single line, pipes escaped, no-break spaces kept."""
+    return re.sub(r"[^\S\u00a0]+", " ", markdown_text(value)).strip().replace("|", "\\|")
 
 
 def environment() -> Environment:
@@ -36,7 +42,7 @@ def environment() -> Environment:
     )
     env.filters["md"] = markdown_text
     env.filters["md_cell"] = markdown_cell
-    env.filters["svg"] = Markup  # charts.py output only: built with ElementTree, so escaped
+    env.filters["svg"] = TrustedSvg  # built with ElementTree, so already escaped
     return env
 
 

@@ -113,11 +113,14 @@ def build_stage(key: str, stage: dict[str, Any], run_dir: Path | None) -> StageV
     baseline = str(stage.get("baseline") or "")
     raw_tools = stage.get("tools") or {}
     order = sorted(raw_tools, key=lambda name: name != baseline)  # baseline first, else as given
+    metric_defs = stage.get("metrics") or _seen(raw_tools, "metrics")
     columns = [
-        Column(k, str(m.get("label", k)), str(m.get("unit", "")), str(m.get("better", "")), bool(m.get("headline")))
-        for k, m in (stage.get("metrics") or {}).items()
+        Column(key=k, label=str(m.get("label", k)), unit=str(m.get("unit", "")),
+               better=str(m.get("better", "")), headline=bool(m.get("headline")))
+        for k, m in metric_defs.items()
     ]
-    probe_columns = [Fact(k, str(label)) for k, label in (stage.get("probes") or {}).items()]
+    probe_defs = stage.get("probes") or {k: k for k in _seen(raw_tools, "probes")}
+    probe_columns = [Fact(k, str(label)) for k, label in probe_defs.items()]
     evidence: list[Evidence] = []
     tools = [
         _tool(key, name, raw_tools[name], name == baseline, columns, probe_columns, evidence, run_dir)
@@ -140,7 +143,25 @@ def build_stage(key: str, stage: dict[str, Any], run_dir: Path | None) -> StageV
     )
 
 
-def _tool(stage_key, name, raw, is_baseline, columns, probe_columns, evidence, run_dir) -> ToolView:
+def _seen(raw_tools: dict[str, Any], field: str) -> dict[str, dict[str, Any]]:
+    """Definitions a stage left out, recovered from what its tools reported (first one wins)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for raw in raw_tools.values():
+        for key, entry in (raw.get(field) or {}).items():
+            seen.setdefault(key, entry if isinstance(entry, dict) else {})
+    return seen
+
+
+def _tool(
+    stage_key: str,
+    name: str,
+    raw: dict[str, Any],
+    is_baseline: bool,
+    columns: list[Column],
+    probe_columns: list[Fact],
+    evidence: list[Evidence],  # appended to: notes are numbered across the whole stage
+    run_dir: Path | None,
+) -> ToolView:
     status = str(raw.get("status") or "failed")
     metrics = raw.get("metrics") or {}
     probes = []
@@ -193,7 +214,8 @@ def _cell(entry: dict[str, Any] | None, column: Column, is_baseline: bool) -> Ce
     if is_baseline:
         return Cell(value, "baseline", "", unstable, note)
     if not ratio:
-        return Cell(value, "no baseline figure", "", unstable, note + " · no ratio: the baseline has no figure")
+        note += " · no ratio: the baseline has no figure"
+        return Cell(value, "no baseline figure", "", unstable, note)
     shown = fmt.ratio(ratio.get("median"), ratio.get("ci95"))
     return Cell(value, shown, str(entry.get("verdict") or ""), unstable, note)
 
@@ -213,9 +235,12 @@ def _bar(tool: ToolView, raw: dict[str, Any], metric: str) -> Bar:
     ratio = (entry or {}).get("ratio") or {}
     median, ci95 = ratio.get("median"), ratio.get("ci95") or [None, None]
     if not tool.ok or not fmt.is_number(median):
-        why = f"{tool.status_text}: no measurement" if not tool.ok else "not measured" if not entry else "no baseline figure"
+        if not tool.ok:
+            why = f"{tool.status_text}: no measurement"
+        else:
+            why = "not measured" if not entry else "no baseline figure"
         return Bar(tool.key, None, None, None, "", why, False)
-    low, high = (float(v) if fmt.is_number(v) else None for v in ci95[:2])
+    low, high = (float(v) if fmt.is_number(v) else None for v in [*ci95, None, None][:2])
     unstable = bool(ratio.get("unstable")) or bool(entry.get("unstable"))
     shown = fmt.ratio(median, ci95)
     return Bar(tool.key, float(median), low, high, str(entry.get("verdict") or ""), shown, unstable)

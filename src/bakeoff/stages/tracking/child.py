@@ -36,9 +36,19 @@ def verify_runs(adapter: TrackingAdapter, prefix: str, ids: dict[str, str], step
     for index, (name, run_id) in enumerate(ids.items()):
         record = adapter.read_run(run_id=run_id)
         got = [value for _, value in record.metrics.get("loss", [])]
-        if got != history(prefix, index, steps):
-            problems.append(f"{name}: {len(got)} of {steps} values, or values changed")
+        expected = history(prefix, index, steps)
+        if len(got) != steps:
+            problems.append(f"{name}: {len(got)} of {steps} values came back")
+        elif got != expected and not same_at_single_precision(got, expected):
+            problems.append(f"{name}: values changed")
     return problems
+
+
+def same_at_single_precision(got: list[float], expected: list[float]) -> bool:
+    """A float32 store rounds every value; that is a precision limit, not a lost value."""
+    import numpy as np
+
+    return bool(np.array_equal(np.array(got, dtype=np.float32), np.array(expected, dtype=np.float32)))
 
 
 def main(job_path: str) -> int:

@@ -108,9 +108,12 @@ def sweep_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: f
     readback_start = time.perf_counter()
     best_id, how = find_best(adapter, list(trained))
     record = adapter.read_run(run_id=best_id)
-    fetched = None
+    fetched, no_fetch = None, "the tool keeps no artifacts"
     if artifacts:
-        fetched = adapter.fetch_artifact(run_id=best_id, name=trained[best_id].model_path.name, dest=scratch / "fetched")
+        try:
+            fetched = adapter.fetch_artifact(run_id=best_id, name=trained[best_id].model_path.name, dest=scratch / "fetched")
+        except Unsupported as why:  # stored, but this mode cannot give it back (e.g. W&B offline)
+            no_fetch = f"the tool stores artifacts but cannot fetch them back here: {why}"
     readback_seconds = time.perf_counter() - readback_start
     facts["search"] = how
 
@@ -127,7 +130,7 @@ def sweep_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: f
             raise Mismatch("the fetched model's predictions differ from the original's")
         facts["model_check"] = "fetched model predicts exactly as the original"
     else:
-        facts["model_check"] = "not possible: the tool keeps no artifacts"
+        facts["model_check"] = f"not possible: {no_fetch}"
 
     # Micro figures on a fresh run.
     run_id = adapter.start_run(name="micro")

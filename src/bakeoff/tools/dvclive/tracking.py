@@ -42,6 +42,8 @@ def _working_dir(folder: Path):
 
 class DvcLiveTracking(TrackingAdapter):
     def open(self, *, store: Path, experiment: str) -> None:
+        # Without Git, DVCLive has no experiment object: the store is the project, one Live
+        # dir per run inside it.
         self.store = store.resolve()
         self.store.mkdir(parents=True, exist_ok=True)
         # DVC keeps a per-repo state database under a machine-wide cache dir (/var/tmp/dvc);

@@ -34,9 +34,10 @@ def free_port() -> int:
 
 
 class MlflowTracking(TrackingAdapter):
-    def __init__(self, *, server: bool = False) -> None:
-        self.server = server
+    def __init__(self, *, server: bool = False, url: str = "") -> None:
+        self.server, self.url = server, url  # url: a server another process already started
         self.process: subprocess.Popen | None = None
+        self.autologging = False
 
     def open(self, *, store: Path, experiment: str) -> None:
         store.mkdir(parents=True, exist_ok=True)
@@ -45,7 +46,7 @@ class MlflowTracking(TrackingAdapter):
         os.environ["MPLCONFIGDIR"] = str(self.store / "matplotlib")
         database = f"sqlite:///{self.store / 'mlflow.db'}"
         if self.server:
-            self.uri = self._start_server(database)
+            self.uri = self.url or self._start_server(database)
             artifact_location = None  # the server proxies artifacts (mlflow-artifacts:/)
         else:
             self.uri = database
@@ -80,7 +81,8 @@ class MlflowTracking(TrackingAdapter):
         raise RuntimeError(f"mlflow server did not become healthy on {url}; log tail:\n{tail}")
 
     def close(self) -> None:
-        mlflow.sklearn.autolog(disable=True)
+        if self.autologging:
+            mlflow.sklearn.autolog(disable=True)  # unpatch scikit-learn
         if self.process is not None:
             self.process.terminate()  # mlflow forwards SIGTERM to its uvicorn child
             try:
@@ -89,6 +91,10 @@ class MlflowTracking(TrackingAdapter):
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+    def share(self) -> dict:
+        # Other writers talk to this server rather than start their own over the same database.
+        return {"url": self.uri} if self.server else {}
 
     def start_run(self, *, name: str) -> str:
         return self.client.create_run(self.experiment_id, run_name=name).info.run_id
@@ -160,6 +166,7 @@ class MlflowTracking(TrackingAdapter):
         mlflow.set_experiment(experiment_id=self.experiment_id)
         # The mlflow.runName tag names the run autologging creates (and ends) on the next fit.
         mlflow.sklearn.autolog(extra_tags={"mlflow.runName": run_name}, silent=True)
+        self.autologging = True
 
     def find_run(self, *, name: str) -> str:
         runs = self.client.search_runs([self.experiment_id], filter_string=f"attributes.run_name = '{name}'")

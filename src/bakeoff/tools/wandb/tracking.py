@@ -12,18 +12,18 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import wandb
 from google.protobuf import text_format  # wandb's own protobuf runtime
 from wandb.proto import wandb_internal_pb2
+from wandb.util import get_core_path
 
 from bakeoff.stages.contract import Unsupported
 from bakeoff.stages.tracking.contract import RunRecord, Scalar, TrackingAdapter
 
 NEEDS_SERVER = "needs the W&B server; offline mode has no local"
-RECORD_HEADER = re.compile(r"^# record \d+: \w+\n", flags=re.MULTILINE)
+RECORD_HEADER = re.compile(r"^# record \d+: (\w+)\n", flags=re.MULTILINE)
 
 
 class WandbOfflineTracking(TrackingAdapter):
@@ -31,11 +31,13 @@ class WandbOfflineTracking(TrackingAdapter):
         self.store = store.resolve()
         self.store.mkdir(parents=True, exist_ok=True)
         self.project = experiment
-        # Every folder W&B writes to goes inside the store; no network, no error reporting.
+        # Every folder W&B writes to goes inside the store (TMPDIR: wandb-core's and
+        # wandb-symon's port files); offline, silent, no error reporting to W&B.
         for variable, folder in [("WANDB_DIR", ""), ("WANDB_CACHE_DIR", ".cache"),
                                  ("WANDB_CONFIG_DIR", ".config"), ("WANDB_DATA_DIR", ".data"),
-                                 ("WANDB_ARTIFACT_DIR", ".artifacts")]:
+                                 ("WANDB_ARTIFACT_DIR", ".artifacts"), ("TMPDIR", ".tmp")]:
             os.environ[variable] = str(self.store / folder)
+            (self.store / folder).mkdir(exist_ok=True)
         os.environ.update(WANDB_MODE="offline", WANDB_SILENT="true", WANDB_ERROR_REPORTING="false")
         self.runs: dict[str, wandb.Run] = {}
 
@@ -76,14 +78,18 @@ class WandbOfflineTracking(TrackingAdapter):
         return next((self.store / "wandb").glob(f"offline-run-*-{run_id}"))
 
     def _records(self, run_dir: Path) -> list[wandb_internal_pb2.Record]:
-        wandb_cli = Path(sys.executable).with_name("wandb")
-        text = subprocess.run([str(wandb_cli), "leet", "inspect", str(run_dir)],
-                              capture_output=True, text=True, check=True).stdout
+        # The argv `wandb leet inspect RUN_DIR` builds (wandb/cli/leet.py) and runs; calling
+        # wandb-core directly skips the 0.8 s start of the Python CLI around it.
+        log_file = next(run_dir.glob("run-*.wandb"))
+        argv = [get_core_path(), "leet", "inspect", "--no-observability",
+                "--run-file", str(log_file), str(run_dir.parent)]
+        text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
         records = []
-        for block in RECORD_HEADER.split(text)[1:]:
-            record = wandb_internal_pb2.Record()
-            text_format.Parse(block, record)
-            records.append(record)
+        # Blocks are headed "# record N: <type>"; only these types carry what a run holds.
+        parts = RECORD_HEADER.split(text)[1:]
+        for kind, block in zip(parts[::2], parts[1::2]):
+            if kind in ("run", "config", "history", "artifact"):
+                records.append(text_format.Parse(block, wandb_internal_pb2.Record()))
         return records
 
     def read_run(self, *, run_id: str) -> RunRecord:
@@ -94,8 +100,8 @@ class WandbOfflineTracking(TrackingAdapter):
                 record.name = item.run.display_name
             elif kind == "config":
                 for entry in item.config.update:
-                    value = json.loads(entry.value_json)
-                    record.params[entry.key] = str(value)
+                    if entry.key != "_wandb":  # W&B's own bookkeeping, not a param
+                        record.params[entry.key] = str(json.loads(entry.value_json))
             elif kind == "history":
                 step = item.history.step.num
                 for entry in item.history.item:

@@ -1,0 +1,38 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_TOOLS = ROOT / "tests" / "fixtures" / "tools"
+
+
+def bakeoff_cli(*args, out: Path | None = None, env: dict | None = None, timeout: float = 1500,
+                prefix: list[str] | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI in a child process, sharing the project's env folder (built once)."""
+    argv = [*(prefix or []), sys.executable, "-m", "bakeoff", *args]
+    if out is not None:
+        argv += ["--out", str(out)]
+    return subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def baseline_python() -> Path:
+    """The baseline's env (standard library + base set), built if needed."""
+    from bakeoff import bake, envs, registry
+
+    outcome = envs.ensure(registry.tools()["jsonl"], bake.HOME / "envs")
+    assert outcome.status == "ok", outcome.error
+    return outcome.python
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The prepared flights data (cached after the first preparation)."""
+    from bakeoff import bake
+    from bakeoff.data.prepare import prepare
+
+    return prepare(bake.HOME / "data").dir

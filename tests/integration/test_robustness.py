@@ -1,0 +1,102 @@
+"""A crashing and a hanging adapter end failed and timed_out, the rest finish, and nothing a trial
+started survives it: not on time-out, not on Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bakeoff import registry
+from bakeoff.plan import Trial
+from bakeoff.runner import marked_processes, run_trial
+from bakeoff.stages.tracking.spec import TRACKING
+from tests.conftest import FIXTURE_TOOLS, ROOT, bakeoff_cli
+
+pytestmark = pytest.mark.slow
+
+
+def fixture_entry(name):
+    tool = registry.load_tool(FIXTURE_TOOLS / name)
+    return registry.Entry(stage="tracking", name=name, tool=tool, spec=tool.stages["tracking"][name])
+
+
+def test_a_crash_is_a_failed_outcome_with_its_log(tmp_path, baseline_python, data_dir):
+    trial = Trial("tracking", "crashy", "sweep", 1, timeout=60)
+    outcome = run_trial(trial, fixture_entry("crashy"), baseline_python, run_id="t", run_dir=tmp_path,
+                        data_dir=data_dir, settings=TRACKING.quick)
+    assert outcome.status == "failed"
+    assert "exited with code 3" in outcome.reason
+    assert "about to die" in outcome.log.read_text()
+
+
+def test_a_hang_times_out_and_leaves_no_process_behind(tmp_path, baseline_python, data_dir):
+    trial = Trial("tracking", "sleepy", "sweep", 1, timeout=5)
+    start = time.monotonic()
+    outcome = run_trial(trial, fixture_entry("sleepy"), baseline_python, run_id="hang", run_dir=tmp_path,
+                        data_dir=data_dir, settings=TRACKING.quick)
+    assert outcome.status == "timed_out"
+    assert time.monotonic() - start < 30
+    assert "children started" in outcome.log.read_text()
+    assert marked_processes(f"hang/{trial.trial_id}") == []  # the setsid child included
+
+
+def test_the_others_finish_when_one_crashes_and_one_hangs(tmp_path):
+    env = {"BAKEOFF_TOOLS_PATH": str(FIXTURE_TOOLS)}
+    done = bakeoff_cli("run", "--stage", "tracking", "--tools", "crashy,sleepy", "--quick", "--repeats", "1",
+                       "--timeout", "45", out=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "latest" / "results.json").read_text())
+    tools = results["stages"]["tracking"]["tools"]
+    assert tools["jsonl"]["status"] == "ok"
+    assert tools["crashy"]["status"] == "failed"
+    assert tools["sleepy"]["status"] == "timed_out"
+    assert "sleepy" in (tmp_path / "latest" / "report.md").read_text()
+
+
+def test_ctrl_c_midway_leaves_no_process_and_resume_finishes(tmp_path):
+    env = {**os.environ, "BAKEOFF_TOOLS_PATH": str(FIXTURE_TOOLS), "COLUMNS": "200"}
+    argv = [sys.executable, "-m", "bakeoff", "run", "--stage", "tracking", "--tools", "sleepy", "--quick",
+            "--repeats", "1", "--timeout", "30", "--out", str(tmp_path)]
+    cli = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not any("sleepy" in m for m in _trial_markers()):
+        time.sleep(0.2)
+    assert any("sleepy" in m for m in _trial_markers()), "the sleepy trial never started"
+    cli.send_signal(signal.SIGINT)  # what Ctrl-C delivers
+    _, stderr = cli.communicate(timeout=60)
+    assert cli.returncode == 130, stderr[-2000:]
+    run_id = stderr.split("--resume ")[1].split()[0]
+    assert _trial_markers(run_id) == []
+    db_before = _trials(tmp_path, run_id)
+    assert db_before and all(t[0].startswith("tracking/jsonl") for t in db_before)
+
+    done = bakeoff_cli("run", "--resume", run_id, out=tmp_path, env={"BAKEOFF_TOOLS_PATH": str(FIXTURE_TOOLS)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    after = _trials(tmp_path, run_id)
+    assert all(row in after for row in db_before)  # finished trials were not redone
+    assert {t[0] for t in after} >= {"tracking/sleepy/sweep-r1", "tracking/jsonl/capabilities-r1"}
+    assert _trial_markers(run_id) == []
+
+
+def _trials(out, run_id):
+    import sqlite3
+
+    db = sqlite3.connect(out / "results.sqlite")
+    return sorted(db.execute("SELECT trial_id, status, seconds FROM trials WHERE run_id=?", (run_id,)))
+
+
+def _trial_markers(run_id: str = "") -> list[str]:
+    found = []
+    for proc in os.listdir("/proc"):
+        if not proc.isdigit():
+            continue
+        try:
+            environ = open(f"/proc/{proc}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        found += [e.decode()[len("BAKEOFF_TRIAL="):] for e in environ if e.startswith(b"BAKEOFF_TRIAL=" + run_id.encode())]
+    return found
