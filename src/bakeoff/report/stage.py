@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from bakeoff.report import numbers as fmt
 from bakeoff.report.charts import Bar, ChartGroup, svg_chart, text_chart
+from bakeoff.report.sections import Figure, stage_figures
 
 STATUS_TEXT = {"ok": "ok", "failed": "failed", "timed_out": "timed out", "skipped": "skipped"}
 PROBE_SYMBOL = {"pass": "✓", "fail": "✗", "unsupported": "–", "not run": "·"}
@@ -107,6 +108,7 @@ class StageView:
     evidence: list[Evidence]
     chart_svg: str  # "" when there is nothing to chart
     chart_text: str
+    figures: list[Figure]  # stage-specific figures from report/sections/<stage>.py
 
 
 def build_stage(key: str, stage: dict[str, Any], run_dir: Path | None) -> StageView:
@@ -140,6 +142,7 @@ def build_stage(key: str, stage: dict[str, Any], run_dir: Path | None) -> StageV
         evidence=evidence,
         chart_svg=svg_chart(groups, baseline=baseline) if groups else "",
         chart_text=text_chart(groups, baseline=baseline) if groups else "",
+        figures=stage_figures(key, stage),
     )
 
 

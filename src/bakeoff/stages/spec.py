@@ -36,7 +36,22 @@ class StageSpec:
         return dict(self.quick if quick else self.full)
 
 
-def all_specs() -> dict[str, StageSpec]:
-    from bakeoff.stages.tracking.spec import TRACKING
+PIPELINE_ORDER = ["tracking", "versioning", "orchestration", "cicd", "serving", "monitoring"]
 
-    return {spec.name: spec for spec in (TRACKING,)}
+
+def all_specs() -> dict[str, StageSpec]:
+    """Every stage package's spec: each `bakeoff.stages.<stage>.spec` module defines one
+    module-level StageSpec. Found by listing the package, so a new stage needs no registration."""
+    import importlib
+    import pkgutil
+
+    import bakeoff.stages
+
+    specs = {}
+    for info in sorted(pkgutil.iter_modules(bakeoff.stages.__path__), key=lambda i: i.name):
+        if info.ispkg:
+            module = importlib.import_module(f"bakeoff.stages.{info.name}.spec")
+            spec = next(v for v in vars(module).values() if isinstance(v, StageSpec))
+            specs[spec.name] = spec
+    rank = {name: i for i, name in enumerate(PIPELINE_ORDER)}
+    return dict(sorted(specs.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
