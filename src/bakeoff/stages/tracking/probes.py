@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -135,15 +136,13 @@ class Probes:
         path = self.adapter.ui_run_path(run_id=run_id)
         url = f"http://127.0.0.1:{port}{path}"
         with (self.scratch / "ui.log").open("wb") as log:
-            server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.scratch)
+            # Its own process group, so the UI and every worker it forks stop together (some UIs
+            # leave their web server running when only the launcher is terminated).
+            server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.scratch, process_group=0)
             try:
                 body, waited = fetch_until(url, server, deadline=90)
             finally:
-                server.terminate()
-                try:
-                    server.wait(10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+                stop_group(server)
         if run_id in body or name in body:
             return PASS, f"UI up in {waited:.1f} s; GET {path} names the run"
         return FAIL, f"GET {path} answered without the run ({len(body)} bytes)"
@@ -208,6 +207,19 @@ class Probes:
         result.metrics["search_ms"] = float(np.median(timings))
         result.samples["search_ms"] = timings
         result.facts["scale"] = f"{len(ids)} runs in the store (target {settings['scale_runs']}); {how}"
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            time.sleep(0.2)  # let forked workers see the signal too
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def free_port() -> int:

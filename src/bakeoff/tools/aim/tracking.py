@@ -90,8 +90,8 @@ class AimTracking(TrackingAdapter):
         raise Unsupported("Aim has no model registry")
 
     def autolog_sklearn(self, *, run_name: str) -> None:
-        raise Unsupported("Aim ships no scikit-learn integration (its callbacks cover deep-learning "
-                          "and boosting libraries only)")
+        raise Unsupported("Aim has no scikit-learn autologging; its integrations are callbacks for "
+                          "DL frameworks, boosting libraries, Optuna, Prophet and the like")
 
     def find_run(self, *, name: str) -> str:
         found = self.repo.query_runs(f"run.name == {name!r}", report_mode=QUIET)

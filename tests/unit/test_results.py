@@ -1,0 +1,70 @@
+"""Stored trials -> results.json: warm-up excluded, ratios paired by round, statuses typed."""
+
+import pytest
+
+from bakeoff.results import build_results
+from bakeoff.store import Store, TrialRecord
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "results.sqlite")
+    settings = {"quick": True, "repeats": 3, "stages": ["tracking"], "tools": [],
+                "entries": {"tracking": ["jsonl", "tensorboard"]}}
+    store.create_run("r", created="2026-01-01T00:00:00Z", command="bakeoff run", settings=settings,
+                     host={}, data={})
+    return store
+
+
+def sweep(entry, round_, seconds, status="ok", reason=""):
+    return TrialRecord(f"tracking/{entry}/sweep-r{round_}", "tracking", entry, "sweep", round_, status,
+                       reason=reason, metrics={"tracking_seconds": seconds} if status == "ok" else {},
+                       facts={"worker_seconds": 1.0})
+
+
+def record(store, *trials):
+    for trial in trials:
+        store.record_trial("r", trial)
+
+
+def test_ratios_pair_rounds_and_skip_the_warmup(store):
+    record(store, sweep("jsonl", 0, 100.0), sweep("tensorboard", 0, 900.0),  # warm-up: ignored
+           sweep("jsonl", 1, 1.0), sweep("tensorboard", 1, 2.0),
+           sweep("jsonl", 2, 2.0), sweep("tensorboard", 2, 4.0),
+           sweep("jsonl", 3, 4.0), sweep("tensorboard", 3, 8.0))
+    tools = build_results(store, "r")["stages"]["tracking"]["tools"]
+    figure = tools["tensorboard"]["metrics"]["tracking_seconds"]
+    assert figure["samples"] == [2.0, 4.0, 8.0]
+    assert figure["ratio"]["samples"] == [2.0, 2.0, 2.0]  # a slow machine in round 3 cancels out
+    assert figure["ratio"]["median"] == 2.0 and figure["verdict"] == "worse"
+    assert tools["jsonl"]["metrics"]["tracking_seconds"]["ratio"] is None
+
+
+def test_a_failed_trial_makes_the_tool_failed_with_its_reason(store):
+    record(store, sweep("jsonl", 0, 1.0), sweep("jsonl", 1, 1.0),
+           sweep("tensorboard", 0, 1.0), sweep("tensorboard", 1, 0, status="failed", reason="Mismatch: values differ"))
+    tool = build_results(store, "r")["stages"]["tracking"]["tools"]["tensorboard"]
+    assert (tool["status"], tool["reason"]) == ("failed", "Mismatch: values differ")
+
+
+def test_a_tool_that_never_ran_is_skipped_with_the_way_to_finish(store):
+    record(store, sweep("jsonl", 0, 1.0), sweep("jsonl", 1, 1.0))
+    tool = build_results(store, "r")["stages"]["tracking"]["tools"]["tensorboard"]
+    assert tool["status"] == "skipped" and "--resume" in tool["reason"]
+
+
+def test_a_once_per_tool_metric_uses_its_in_trial_samples(store):
+    capabilities = TrialRecord("tracking/tensorboard/capabilities-r1", "tracking", "tensorboard", "capabilities", 1,
+                               "ok", metrics={"search_ms": 3.0}, samples={"search_ms": [3.0, 2.0, 4.0]},
+                               probes={"offline": {"status": "pass", "evidence": "ran in a netns"}})
+    record(store, sweep("jsonl", 1, 1.0), sweep("tensorboard", 1, 1.0), capabilities)
+    tool = build_results(store, "r")["stages"]["tracking"]["tools"]["tensorboard"]
+    assert tool["metrics"]["search_ms"]["median"] == 3.0 and tool["metrics"]["search_ms"]["n"] == 3
+    assert tool["probes"]["offline"]["status"] == "pass"
+
+
+def test_overhead_is_time_outside_the_workers(store):
+    record(store, sweep("jsonl", 1, 1.0), sweep("tensorboard", 1, 1.0))
+    store.finish_run("r", "complete", {"trials": 2.5, "report": 0.1, "data": 5.0, "envs": 9.0})
+    results = build_results(store, "r")
+    assert results["overhead_seconds"] == pytest.approx(0.6)
