@@ -210,16 +210,17 @@ class Probes:
 
 
 def stop_group(process: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait)
-            time.sleep(0.2)  # let forked workers see the signal too
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM the group, give the leader 10 s, then SIGKILL whatever of the group is left."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def free_port() -> int:
