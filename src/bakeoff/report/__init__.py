@@ -1,6 +1,7 @@
 """The decision report: results.json -> report.md and a self-contained report.html.
 
-render_report(results, run_dir) writes both files into the run folder and returns their paths.
+render_report(results, run_dir, decision=None) writes both files into the run folder and
+returns their paths; with a decision (bakeoff.decide.Decision) they are a decision memo.
 A results.json of an unknown schema raises ReportError with a one-line fix.
 """
 
@@ -16,10 +17,10 @@ from bakeoff.report.render import render
 __all__ = ["ReportError", "ReportView", "build_report", "render_report"]
 
 
-def render_report(results: dict[str, Any], run_dir: Path) -> tuple[Path, Path]:
+def render_report(results: dict[str, Any], run_dir: Path, decision: Any = None) -> tuple[Path, Path]:
     """Write report.md and report.html for `results` into `run_dir`; return (md, html)."""
     run_dir = Path(run_dir)
-    markdown, html = render(build_report(results, run_dir))
+    markdown, html = render(build_report(results, run_dir, decision))
     run_dir.mkdir(parents=True, exist_ok=True)
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
     _write(md_path, markdown)

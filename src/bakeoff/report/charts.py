@@ -188,3 +188,92 @@ def _text_bar(bar: Bar, col, width: int) -> str:
     mark = " ⚠" if bar.unstable else ""
     verdict = SHORT_VERDICT.get(bar.verdict, bar.verdict)
     return "".join(row) + f"  {bar.text} {verdict}{mark}".rstrip()
+
+
+# Okabe–Ito, one hue per criterion; segments are also outlined white and titled, and the
+# scores table states every figure, so no reading depends on telling the colours apart.
+CRITERION_COLOURS = {
+    "correctness": "#0072B2", "capabilities": "#E69F00", "speed": "#009E73", "cold_start": "#56B4E9",
+    "resource": "#CC79A7", "simplicity": "#D55E00", "footprint": "#F0E442",
+}
+SCORE_TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    tool: str  # "1  jsonl"
+    segments: list[tuple[str, float]]  # (criterion key, weighted share of the total), in order
+    total: float | None  # None: excluded, `text` says why
+    low: float | None
+    high: float | None
+    text: str  # "0.885 [0.884–0.885] recommended" or "excluded: …"
+
+
+def score_chart(rows: Sequence[ScoreRow], *, legend: Sequence[tuple[str, str]], title: str) -> str:
+    """Stacked weighted scores on a linear 0..1 axis, whiskers for the total's interval.
+
+    `legend` pairs a criterion key with its label ("Correctness ×3")."""
+    top = TITLE_H + AXIS_H
+    legend_rows = math.ceil(len(legend) / 4)
+    height = top + ROW_H * len(rows) + 24 + 18 * legend_rows
+    svg = ET.Element("svg", {
+        "viewBox": f"0 0 {WIDTH} {height}", "width": str(WIDTH), "height": str(height), "role": "img",
+        "font-family": "system-ui, sans-serif", "font-size": "12", "class": "score-chart",
+    })
+    ET.SubElement(svg, "title").text = title
+    _text(svg, 0, 15, title, **{"font-weight": "bold"})
+
+    def at(value: float) -> float:
+        return PLOT_X0 + min(max(value, 0.0), 1.0) * (PLOT_X1 - PLOT_X0)
+
+    bottom = top + ROW_H * len(rows)
+    for tick in SCORE_TICKS:
+        _text(svg, at(tick), top - 5, compact(tick), **{"text-anchor": "middle", "fill": "#555"})
+        _line(svg, at(tick), top, at(tick), bottom, stroke="#ddd")
+    for index, row in enumerate(rows):
+        _score_row(svg, row, top + index * ROW_H, at)
+    _text(svg, at(0.0), bottom + 13, "weighted score: 1 = the best candidate on every criterion",
+          fill="#333", **{"font-size": "11"})
+    for index, (key, label) in enumerate(legend):
+        x, y = (index % 4) * (WIDTH / 4), bottom + 22 + (index // 4) * 18
+        ET.SubElement(svg, "rect", {"x": f"{x:.1f}", "y": f"{y:.1f}", "width": "12", "height": "12",
+                                    "fill": CRITERION_COLOURS.get(key, "#8C8C8C"), "stroke": "#333", "stroke-width": "0.5"})
+        _text(svg, x + 16, y + 10, label)
+    return ET.tostring(svg, encoding="unicode")
+
+
+def _score_row(svg: ET.Element, row: ScoreRow, y: float, at) -> None:
+    mid = y + ROW_H / 2
+    _text(svg, LABEL_W, mid + 4, row.tool, **{"text-anchor": "end"})
+    if row.total is None:
+        _text(svg, PLOT_X0 + 4, mid + 4, row.text, fill="#555", **{"font-style": "italic"})
+        return
+    x = at(0.0)
+    for key, share in row.segments:
+        width = at(share) - at(0.0)
+        if width <= 0:
+            continue
+        rect = ET.SubElement(svg, "rect", {
+            "x": f"{x:.1f}", "y": f"{mid - BAR_H / 2:.1f}", "width": f"{width:.1f}", "height": str(BAR_H),
+            "fill": CRITERION_COLOURS.get(key, "#8C8C8C"), "stroke": "#fff", "stroke-width": "1",
+        })
+        ET.SubElement(rect, "title").text = f"{row.tool.split()[-1]}: {key.replace('_', ' ')} adds {share:.3f}"
+        x += width
+    if row.low is not None and row.high is not None and row.high > row.low:
+        _line(svg, at(row.low), mid, at(row.high), mid, stroke="#000")
+        for end in (row.low, row.high):
+            _line(svg, at(end), mid - 5, at(end), mid + 5, stroke="#000")
+    _text(svg, PLOT_X1 + 10, mid + 4, row.text)
+
+
+def score_text_chart(rows: Sequence[ScoreRow], *, width: int = 30) -> str:
+    """The weighted totals in monospace for Markdown: one bar per candidate on 0..1."""
+    name_w = max((len(r.tool) for r in rows), default=4)
+    lines = [" " * (name_w + 1) + "0" + " " * (width - 2) + "1"]
+    for row in rows:
+        if row.total is None:
+            lines.append(f"{row.tool:<{name_w}} {row.text}")
+            continue
+        filled = round(min(max(row.total, 0.0), 1.0) * width)
+        lines.append(f"{row.tool:<{name_w}} {'█' * filled}{'·' * (width - filled)}  {row.text}")
+    return "\n".join(lines) + "\n"

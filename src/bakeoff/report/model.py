@@ -1,21 +1,26 @@
-"""results.json -> the report's view model: every figure already formatted, in display order.
+"""results.json (+ a decision) -> the report's view model: every figure already formatted.
 
 The templates only lay out what is built here, so both formats say the same thing. Optional
 fields of results.json degrade to "—" rather than failing: a partial run still gets a report.
+With a decision (bakeoff.decide.Decision) the report is a decision memo: a one-page summary of
+the recommended stack, then each stage's verdict before its evidence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bakeoff import stats
 from bakeoff.report import numbers as fmt
-from bakeoff.report.stage import Fact, StageView, build_stage
+from bakeoff.report.memo import MemoView, build_memo, build_verdict
+from bakeoff.report.method import build_method
+from bakeoff.report.stage import Fact, StageView, build_stage, github_anchor
 
 SUPPORTED_SCHEMA = 1
+SUMMARY_HEADING = "Summary: the recommended stack"
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
@@ -33,7 +38,15 @@ class Method:
 
 
 @dataclass(frozen=True)
+class Link:
+    anchor: str  # HTML id
+    md_anchor: str  # the Markdown heading's id on a Git host
+    label: str
+
+
+@dataclass(frozen=True)
 class ReportView:
+    title: str  # "Decision memo" with a decision, else "Bake-off report"
     run_id: str
     date: str
     command: str
@@ -42,9 +55,12 @@ class ReportView:
     data: list[Fact]
     stages: list[StageView]
     method: Method
+    memo: MemoView | None
+    contents: list[Link]
 
 
-def build_report(results: dict[str, Any], run_dir: Path | None = None) -> ReportView:
+def build_report(results: dict[str, Any], run_dir: Path | None = None, decision: Any = None) -> ReportView:
+    """`decision`: a bakeoff.decide.Decision for these results, or None for a plain report."""
     schema = results.get("schema")
     if schema != SUPPORTED_SCHEMA:
         raise ReportError(
@@ -53,17 +69,16 @@ def build_report(results: dict[str, Any], run_dir: Path | None = None) -> Report
         )
     settings = results.get("settings") or {}
     repeats = settings.get("repeats")
+    stages, memo = _stages(results, run_dir, decision)
     return ReportView(
+        title="Decision memo" if memo else "Bake-off report",
         run_id=str(results.get("run_id", "unknown run")),
         date=_date(results.get("created")),
         command=str(results.get("command") or "bakeoff run"),
         wall=_wall(results.get("wall_seconds"), results.get("overhead_seconds")),
         host=_host(results.get("host") or {}),
         data=_data(results.get("data") or {}),
-        stages=[
-            build_stage(key, stage, run_dir)
-            for key, stage in (results.get("stages") or {}).items()
-        ],
+        stages=stages,
         method=Method(
             repeats=fmt.integer(repeats),
             quick=bool(settings.get("quick")),
@@ -71,7 +86,30 @@ def build_report(results: dict[str, Any], run_dir: Path | None = None) -> Report
             cv_limit=fmt.percent(stats.CV_LIMIT),
             few_repeats=not fmt.is_number(repeats) or repeats < 5,
         ),
+        memo=memo,
+        contents=_contents(stages, memo),
     )
+
+
+def _stages(results: dict[str, Any], run_dir: Path | None, decision: Any) -> tuple[list[StageView], MemoView | None]:
+    decided = {s.stage: s for s in decision.stages} if decision is not None else {}
+    source = decision.profile.source if decision is not None else ""
+    views = []
+    for key, stage in (results.get("stages") or {}).items():
+        view = build_stage(key, stage, run_dir)
+        verdict = build_verdict(decided[key]) if key in decided else None
+        views.append(replace(view, verdict=verdict, method=build_method(key, stage, results, decided.get(key), source)))
+    if decision is None:
+        return views, None
+    verdicts = {v.key: v.verdict for v in views if v.verdict is not None}
+    return views, build_memo(decision, {v.key: v.anchor for v in views}, verdicts)
+
+
+def _contents(stages: list[StageView], memo: MemoView | None) -> list[Link]:
+    links = [Link("summary", github_anchor(SUMMARY_HEADING), "Summary")] if memo else []
+    links += [Link(s.anchor, s.md_anchor, s.title) for s in stages]
+    links += [Link(a, a, a.capitalize()) for a in ("host", "data", "method", "reproduce")]
+    return links
 
 
 def _date(created: object) -> str:

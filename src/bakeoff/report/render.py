@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from bakeoff.report.model import ReportView
 
@@ -19,6 +20,11 @@ class TrustedSvg(str):
 
     def __html__(self) -> str:
         return str(self)
+
+
+def inline_code(value: object) -> Markup:
+    """Text whose `name` spans become <code>; escaped first, so nothing else turns into markup."""
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", str(escape(value))))
 
 
 def markdown_text(value: object) -> str:
@@ -43,6 +49,7 @@ def environment() -> Environment:
     env.filters["md"] = markdown_text
     env.filters["md_cell"] = markdown_cell
     env.filters["svg"] = TrustedSvg  # built with ElementTree, so already escaped
+    env.filters["code"] = inline_code
     return env
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from bakeoff.report import numbers as fmt
 from bakeoff.report.charts import Bar, ChartGroup, svg_chart, text_chart
 from bakeoff.report.sections import Figure, stage_figures
+
+if TYPE_CHECKING:
+    from bakeoff.report.memo import VerdictView
+    from bakeoff.report.method import StageMethod
 
 STATUS_TEXT = {"ok": "ok", "failed": "failed", "timed_out": "timed out", "skipped": "skipped"}
 PROBE_SYMBOL = {"pass": "✓", "fail": "✗", "unsupported": "–", "not run": "·"}
@@ -109,6 +113,9 @@ class StageView:
     chart_svg: str  # "" when there is nothing to chart
     chart_text: str
     figures: list[Figure]  # stage-specific figures from report/sections/<stage>.py
+    md_anchor: str = ""  # the heading's anchor on a Git host ("stage-experiment-tracking")
+    verdict: VerdictView | None = None  # set by model.py when the memo has a decision
+    method: StageMethod | None = None  # set by model.py
 
 
 def build_stage(key: str, stage: dict[str, Any], run_dir: Path | None) -> StageView:
@@ -143,6 +150,7 @@ def build_stage(key: str, stage: dict[str, Any], run_dir: Path | None) -> StageV
         chart_svg=svg_chart(groups, baseline=baseline) if groups else "",
         chart_text=text_chart(groups, baseline=baseline) if groups else "",
         figures=stage_figures(key, stage),
+        md_anchor=github_anchor(f"Stage: {stage.get('title') or key}"),
     )
 
 
@@ -280,6 +288,11 @@ def _log(path: str, run_dir: Path | None) -> LogLink:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def github_anchor(heading: str) -> str:
+    """The id a Git host gives a Markdown heading: lower case, punctuation dropped, spaces -> "-"."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def log_href(path: str) -> str | None:

@@ -1,0 +1,60 @@
+"""Decisions on disk: a run's results.json in, decision.json out (beside it).
+
+decision.json keeps the profile itself, so re-rendering a run's report keeps it a memo. Host side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bakeoff.decide.decision import Decision
+from bakeoff.decide.profile import Profile, parse_profile
+from bakeoff.registry import ConfigError
+
+DECISION_SCHEMA = 1
+
+
+def load_results(run: str, out: Path) -> tuple[dict[str, Any], Path]:
+    """A run's parsed results.json and its folder. `run` is a run id in `out`, "latest", or the
+    path of a run folder."""
+    folder = Path(run) if Path(run).is_dir() else Path(out) / run
+    path = folder / "results.json"
+    if not path.is_file():
+        raise ConfigError(f"no results.json for run {run!r} in {out}; fix: pass a run id from `bakeoff run` "
+                          f"(and its --out), a run folder, or rebuild it with `bakeoff report {run}`")
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), folder.resolve()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc}); fix: rebuild it with `bakeoff report {run}`") from None
+
+
+def to_json(decision: Decision) -> dict[str, Any]:
+    """The decision as decision.json: the profile itself is kept, so a re-render can redo it."""
+    return {
+        "schema": DECISION_SCHEMA,
+        "run_id": decision.run_id,
+        "profile": decision.profile.model_dump(),
+        "stages": {s.stage: {k: v for k, v in asdict(s).items() if k != "stage"} for s in decision.stages},
+    }
+
+
+def write_decision(decision: Decision, run_dir: Path) -> Path:
+    path = Path(run_dir) / "decision.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(to_json(decision), indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def saved_profile(run_dir: Path) -> Profile | None:
+    """The profile of the run folder's last decision (so a re-render keeps the memo), if any."""
+    path = Path(run_dir) / "decision.json"
+    if not path.is_file():
+        return None
+    raw = dict(json.loads(path.read_text(encoding="utf-8")).get("profile") or {})
+    source = str(raw.pop("source", "") or path)
+    return parse_profile(raw, source)
