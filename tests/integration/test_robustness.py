@@ -50,7 +50,7 @@ def test_ctrl_c_midway_leaves_no_process_then_resume_finishes_and_the_others_fin
     the crash failed and the hang timed_out."""
     env = {**os.environ, "BAKEOFF_TOOLS_PATH": str(FIXTURE_TOOLS), "COLUMNS": "200"}
     argv = [sys.executable, "-m", "bakeoff", "run", "--stage", "tracking", "--tools", "crashy,sleepy", "--quick",
-            "--repeats", "1", "--timeout", "25", "--out", str(tmp_path)]
+            "--repeats", "1", "--timeout", "45", "--out", str(tmp_path)]
     cli = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not any("sleepy" in m for m in _trial_markers()):
