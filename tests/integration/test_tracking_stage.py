@@ -9,7 +9,7 @@ from bakeoff import registry
 from bakeoff.stages.tracking.spec import TRACKING
 from tests.conftest import bakeoff_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # the first test pays for the whole run
 ENTRIES = [e.name for e in registry.entries("tracking")]
 
 

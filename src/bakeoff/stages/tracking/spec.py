@@ -11,7 +11,7 @@ TRACKING = StageSpec(
     repeated_kind="sweep",
     once_kinds=("capabilities",),
     quick={"runs": 8, "steps": 100, "train_rows": 10_000, "single_logs": 300, "batch_values": 1_000,
-           "scale_runs": 200, "scale_budget_s": 90, "writers": 2, "writer_runs": 5},
+           "scale_runs": 200, "scale_budget_s": 60, "writers": 2, "writer_runs": 5},
     full={"runs": 40, "steps": 100, "train_rows": 20_000, "single_logs": 1_000, "batch_values": 1_000,
           "scale_runs": 1_000, "scale_budget_s": 600, "writers": 2, "writer_runs": 20},
     metrics={
