@@ -1,0 +1,55 @@
+"""The serving stage as the host sees it."""
+
+from bakeoff.stages.spec import Metric, StageSpec
+
+_COMMON = {
+    "server_core": 0, "generator_core": 1, "workers": 1,
+    "batch_rows": 32, "rate": 40, "batch_rate": 5,  # the common offered load: 40 single + 5 batch req/s
+    "saturation_connections": 32, "concurrency": [1, 8, 32, 64],
+    "start_timeout_s": 180, "stop_limit_s": 5, "big_body_mb": 10, "dropped_connections": 100,
+    "batching_clients": 16,
+}
+
+SERVING = StageSpec(
+    name="serving",
+    title="Model serving",
+    question="Which server answers our predictions fastest, leanest and most robustly, and what does it cost to run?",
+    workload="bakeoff.stages.serving.workload:run_trial",
+    contract="bakeoff.stages.serving.contract:ServingAdapter",
+    repeated_kind="latency",
+    once_kinds=("capacity",),
+    quick={**_COMMON, "singles": 32, "batches": 8, "floor_calls": 40, "warmup_s": 1, "phase_s": 4,
+           "saturation_s": 3, "sweep_s": 2, "sweep_rounds": 1},
+    full={**_COMMON, "singles": 64, "batches": 16, "floor_calls": 300, "warmup_s": 3, "phase_s": 20,
+          "saturation_s": 8, "sweep_s": 5, "sweep_rounds": 3},
+    metrics={
+        "p50_ms": Metric("Single row, p50 at the common offered rate", "ms", "lower", headline=True),
+        "p90_ms": Metric("Single row, p90 at the common offered rate", "ms", "lower"),
+        "p99_ms": Metric("Single row, p99 at the common offered rate", "ms", "lower", headline=True),
+        "batch_p50_ms": Metric("32-row batch, p50 at the common offered rate", "ms", "lower"),
+        "batch_p99_ms": Metric("32-row batch, p99 at the common offered rate", "ms", "lower"),
+        "saturation_rps": Metric("Throughput at 32 connections, single rows", "req/s", "higher", headline=True),
+        "max_rps": Metric("Maximum throughput over the concurrency sweep", "req/s", "higher"),
+        "error_rate": Metric("Failed or unserved requests at the common rate", "fraction", "lower"),
+        "cold_start_seconds": Metric("Cold start: process start to first correct answer", "s", "lower", headline=True),
+        "idle_memory_mb": Metric("Memory of the whole process tree, idle (PSS)", "MB", "lower"),
+        "peak_memory_mb": Metric("Peak memory of the whole process tree under load (PSS)", "MB", "lower", headline=True),
+        "stop_seconds": Metric("SIGTERM to the last process gone", "s", "lower"),
+    },
+    probes={
+        "malformed_json": "A truncated JSON body gets a 4xx, then the server still answers correctly",
+        "wrong_schema": "A string where a number belongs gets a 4xx",
+        "missing_fields": "A row without a feature gets a 4xx",
+        "big_body": "A 10 MB body gets a 4xx or a clean close",
+        "dropped_connections": "100 connections dropped mid-request leave the server answering correctly",
+        "sigterm": "SIGTERM stops every process of the server within 5 s",
+        "loopback_only": "Every socket the server listens on is on loopback",
+        "health_ready": "Liveness and readiness endpoints answer 200",
+        "openapi": "An OpenAPI document is served",
+        "prometheus_metrics": "Prometheus metrics are served",
+        "adaptive_batching": "Concurrent single-row requests reach the model in batches, answers exact",
+        "several_models": "One server answers two models at two routes, each exactly",
+        "hot_reload": "The model is switched to a new version without restarting the server",
+    },
+    timeouts={"latency": 300, "capacity": 600},
+)

@@ -1,0 +1,220 @@
+"""The serving stage's pure logic: payloads, load-generator parsing, process trees, the spec, the
+contract of every registered serving adapter, and the report figures."""
+
+import ast
+import json
+import math
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from bakeoff import registry
+from bakeoff.data.batches import CATEGORICAL, FEATURES, NUMERIC
+from bakeoff.report.sections import serving as section
+from bakeoff.stages.serving import load, payload, process
+from bakeoff.stages.serving.spec import SERVING
+
+ROW = {"month": 9.0, "weekday": 2.0, "sched_dep_hour": 7.0, "distance": 1089.0, "temp": None, "humid": 60.1,
+       "wind_speed": 10.35702, "precip": 0.0, "visib": 10.0, "pressure": None, "carrier": "UA", "origin": "EWR",
+       "dest": "ORD"}
+
+
+def test_to_frame_maps_null_to_nan_and_keeps_types():
+    frame = payload.to_frame([ROW, {**ROW, "temp": 71.5}])
+    assert list(frame.columns) == FEATURES
+    assert all(frame[c].dtype == np.float64 for c in NUMERIC)
+    assert all(frame[c].dtype == object for c in CATEGORICAL)
+    assert math.isnan(frame.at[0, "temp"]) and frame.at[1, "temp"] == 71.5
+    assert frame.at[0, "carrier"] == "UA"
+
+
+def test_to_frame_names_a_missing_feature():
+    with pytest.raises(KeyError, match="distance"):
+        payload.to_frame([{k: v for k, v in ROW.items() if k != "distance"}])
+
+
+def test_rows_body_round_trips_every_bit_and_null():
+    values = [1 / 3, 0.1 + 0.2, 2.0**-1074, 1e308, 0.36171456981395810]
+    rows = [{**ROW, "humid": v} for v in values]
+    back = json.loads(payload.rows_body(rows))["rows"]
+    assert [r["humid"] for r in back] == values
+    assert back[0]["temp"] is None
+    assert payload.rows_answer(json.dumps({"p_late": values}).encode()) == values
+
+
+def test_clean_turns_nan_into_none_and_numpy_into_python():
+    assert payload.clean(np.float64("nan")) is None
+    assert type(payload.clean(np.int64(7))) is float
+    assert payload.clean("JFK") == "JFK"
+
+
+def test_request_set_is_reproducible_and_has_missing_numbers(data_dir):
+    class Half:
+        def predict_proba(self, frame):
+            return np.column_stack([np.zeros(len(frame)), np.full(len(frame), 0.5)])
+
+    a = payload.request_set(data_dir, Half(), month=9, singles=8, batches=2, batch_rows=4, seed=1)
+    b = payload.request_set(data_dir, Half(), month=9, singles=8, batches=2, batch_rows=4, seed=1)
+    assert a.singles == b.singles and len(a.singles) == 8 and all(len(r) == 1 for r in a.singles)
+    assert [len(r) for r in a.batches] == [4, 4]
+    rows = [row for req in a.singles + a.batches for row in req]
+    assert any(v is None for row in rows for v in row.values())
+    assert len(a.requests()) == 10 and a.expected_batches[0] == [0.5] * 4
+
+
+def test_routes():
+    assert payload.route("flights") == "/predict"
+    assert payload.route("second") == "/second/predict"
+
+
+def test_pydantic_row_source_names_every_feature():
+    tree = ast.parse(payload.PYDANTIC_ROW)
+    fields = [node.target.id for node in ast.walk(tree) if isinstance(node, ast.AnnAssign)]
+    assert fields == NUMERIC + CATEGORICAL
+
+
+def _k6_points(tmp_path, points):
+    path = tmp_path / "points.json"
+    path.write_text("\n".join(json.dumps(p) for p in points))
+    return path
+
+
+def test_k6_points_become_phases_with_errors_and_dropped(tmp_path):
+    def duration(value, status, scenario):
+        return {"type": "Point", "metric": "http_req_duration",
+                "data": {"value": value, "tags": {"status": status, "scenario": scenario}}}
+
+    points = [duration(3.0, "200", "single"), duration(5.0, "200", "single"), duration(40.0, "503", "single"),
+              duration(9.0, "0", "single"), duration(7.0, "200", "warmup"),
+              {"type": "Point", "metric": "dropped_iterations", "data": {"value": 2, "tags": {"scenario": "single"}}},
+              {"type": "Metric", "metric": "http_req_duration", "data": {}}]
+    phases = load.parse_k6_points(_k6_points(tmp_path, points),
+                                  {"single": {"rate": 10, "seconds": 2}, "warmup": {"rate": 10, "seconds": 1}})
+    single = phases["single"]
+    assert single.latencies_ms == [3.0, 5.0] and single.errors == 2 and single.dropped == 2
+    assert single.sent == 4 and single.error_rate == pytest.approx(4 / 6)
+    assert single.achieved_rps == 1.0 and single.quantile(99) == 5.0
+    assert phases["warmup"].latencies_ms == [7.0]
+
+
+def test_k6_scenarios_run_back_to_back_unless_told_otherwise():
+    steps = load._k6_scenarios([{"name": "w", "rate": 40, "seconds": 1}, {"name": "a", "rate": 40, "seconds": 4, "sequential": False},
+                                {"name": "b", "rate": 5, "seconds": 4}])
+    assert [s["start"] for s in steps] == [0.0, 1.0, 1.0]
+    assert all(s["max_vus"] >= s["prealloc"] > 0 for s in steps)
+
+
+def test_wrk_summary_parsing():
+    out = 'Running 2s test\nBAKEOFF {"requests": 600, "duration_us": 2000000, "connect": 0, "read": 1, "write": 0, ' \
+          '"status": 100, "timeout": 2, "p50_us": 3100, "p90_us": 4000, "p99_us": 9000}\n'
+    closed = load.parse_wrk(out, 8)
+    assert closed.rps == 250.0 and closed.errors == 103 and closed.p99_ms == 9.0 and closed.connections == 8
+    with pytest.raises(RuntimeError, match="no summary"):
+        load.parse_wrk("nothing", 1)
+
+
+def test_lua_long_strings_survive_closing_brackets():
+    text = 'a]]b]=]c'
+    quoted = load._lua_string(text)
+    level = quoted.index("[", 1)
+    assert quoted.startswith("[") and text in quoted and f"]{'=' * (level - 1)}]" not in text
+
+
+def test_proc_net_addresses():
+    assert process._address("0100007F", 8) == "127.0.0.1"
+    assert process._address("00000000", 8) == "0.0.0.0"
+    assert process._address("0000000000000000FFFF00000100007F", 32) == "127.0.0.1"
+    assert process.is_loopback("127.0.0.1") and process.is_loopback("::1") and not process.is_loopback("0.0.0.0")
+
+
+def test_a_server_tree_is_found_sampled_and_stopped(tmp_path):
+    server = process.Server(["sh", "-c", "sleep 30 & sleep 30 & wait"], env={}, cwd=tmp_path, log=tmp_path / "log")
+    time.sleep(0.3)
+    assert len(server.pids(fresh=True)) == 3
+    mb, count, how = server.memory()
+    assert count == 3 and mb > 0 and how in ("pss", "rss", "pss+rss")
+    stopped = server.stop(limit=3)
+    # sh forwards nothing: the sleeps outlive SIGTERM to the main process and are killed after it.
+    assert process.marked(server.token) == []
+    assert stopped.clean is False and len(stopped.leftovers) == 2
+
+
+def test_a_server_that_handles_sigterm_stops_clean(tmp_path):
+    script = "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); time.sleep(30)"
+    with process.Server([sys.executable, "-c", script], env={}, cwd=tmp_path, log=tmp_path / "log") as server:
+        time.sleep(0.5)
+        stopped = server.stop(limit=3)
+    assert stopped.clean and stopped.seconds < 3 and stopped.exit_code == 0
+    assert process.marked(server.token) == []
+
+
+def test_the_context_manager_never_leaves_a_tree(tmp_path):
+    with pytest.raises(RuntimeError):
+        with process.Server(["sleep", "30"], env={}, cwd=tmp_path, log=tmp_path / "log") as server:
+            raise RuntimeError("trial broke")
+    assert process.marked(server.token) == []
+    assert subprocess.run(["true"]).returncode == 0
+
+
+def test_spec_sizes_and_definitions_agree():
+    for settings in (SERVING.quick, SERVING.full):
+        assert settings["rate"] > 0 and settings["concurrency"] == sorted(settings["concurrency"])
+        assert settings["server_core"] != settings["generator_core"]
+    headline = {k for k, m in SERVING.metrics.items() if m.headline}
+    assert {"p50_ms", "p99_ms", "saturation_rps", "cold_start_seconds", "peak_memory_mb"} <= headline
+    assert SERVING.metrics["max_rps"].better == "higher"
+
+
+def test_every_registered_serving_adapter_takes_keyword_arguments_only():
+    entries = registry.entries("serving")
+    assert {e.name for e in entries} >= {"fastapi", "bentoml", "litserve", "mlserver", "mlflow-serve", "rayserve"}
+    assert [e.name for e in entries if e.spec.baseline] == ["fastapi"]
+    for entry in entries:
+        module, _, cls = entry.spec.adapter.partition(":")
+        path = entry.tool.folder / f"{module.rsplit('.', 1)[1]}.py"
+        classes = {n.name: n for n in ast.parse(path.read_text()).body if isinstance(n, ast.ClassDef)}
+        assert cls in classes, entry.spec.adapter
+        for method in classes[cls].body:
+            if isinstance(method, ast.FunctionDef) and not method.name.startswith("_"):
+                assert not [a.arg for a in method.args.args[1:]], f"{entry.name}.{method.name}"
+
+
+def _stage(ceiling_rps=5000.0):
+    def metric(median, ratio=None):
+        return {"median": median, "ratio": {"median": ratio} if ratio else None}
+
+    def tool(baseline, p50, rps, ratio):
+        return {"baseline": baseline, "status": "ok", "version": "1", "config": "cfg <&>", "env": {"size_mb": 300, "packages": 40},
+                "metrics": {"p50_ms": metric(p50, ratio), "p99_ms": metric(p50 * 3, ratio), "max_rps": metric(rps, ratio), "saturation_rps": metric(rps, ratio),
+                            "cold_start_seconds": metric(2.0), "peak_memory_mb": metric(200.0), 
+                            "idle_memory_mb": metric(190.0)},
+                "facts": {"sweep": {"curve": [{"connections": c, "rps": rps * (0.8 + c / 320), "p50_ms": p50 * c,
+                                              "p90_ms": p50 * c * 2, "p99_ms": p50 * c * 3, "errors": 0, "requests": 100}
+                                             for c in (1, 8, 32, 64)]},
+                          "open_loop": {"single": {"offered_rps": 40, "achieved_rps": 40.2, "p50_ms": p50, "p99_ms": p50 * 3}},
+                          "floor_ms": {"single": {"predict": 3.0, "handle": 3.5}, "batch": {"predict": 3.2, "handle": 4.0}},
+                          "code_lines": {"adapter": 60, "service": 40}, "processes": 2}}
+
+    stage = {"baseline": "fastapi", "tools": {"fastapi": tool(True, 4.0, 300.0, None), "fast<tool>": tool(False, 3.0, 4500.0, 0.75)}}
+    stage["tools"]["fastapi"]["facts"]["generator_ceiling"] = {
+        "endpoint": "raw ASGI", "connections": 64, "wrk_rps": ceiling_rps, "k6_rps": 4000.0}
+    return stage
+
+
+def test_report_figures_are_well_formed_and_flag_the_generator_ceiling():
+    figures = section.figures(_stage())
+    assert [f.title for f in figures][0] == "Latency against throughput"
+    for figure in figures:
+        ET.fromstring(figure.svg)  # well formed, escaped
+        assert "fastapi" in figure.text
+    table = figures[1].text
+    assert "near the generator ceiling" in table  # 4,500 req/s against a 5,000 req/s ceiling
+    assert "(×0.750)" in table and "Generator ceiling" in table and "In-process floor" in table
+
+
+def test_report_figures_skip_a_stage_without_tools():
+    assert section.figures({"tools": {}}) == []
