@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
+from typing import Any, Callable
 
 
 class Unsupported(Exception):
@@ -51,3 +51,15 @@ def load_adapter(spec: str, contract: type, options: dict[str, Any]) -> Any:
     cls = getattr(importlib.import_module(module_name), class_name)
     check_adapter(cls, contract)
     return cls(**options)
+
+
+def run_probe(check: Callable[[], tuple[str, str]]) -> dict[str, str]:
+    """Run one probe: its (status, evidence), "unsupported" when the adapter says so, and "fail"
+    with the error as evidence when the probe breaks (a broken capability is a failed one)."""
+    try:
+        status, evidence = check()
+    except Unsupported as why:
+        status, evidence = "unsupported", str(why)
+    except Exception as exc:
+        status, evidence = "fail", f"{type(exc).__name__}: {exc}"[:600]
+    return {"status": status, "evidence": evidence}

@@ -38,7 +38,7 @@ def measure(model, payloads: dict[str, list[list[dict]]], calls: int) -> dict[st
         bodies = [rows_body(rows) for rows in requests]
         index = {"i": 0}
 
-        def predict() -> None:
+        def predict_only() -> None:
             index["i"] += 1
             model.predict_proba(frames[index["i"] % len(frames)])
 
@@ -48,7 +48,7 @@ def measure(model, payloads: dict[str, list[list[dict]]], calls: int) -> dict[st
             answer = model.predict_proba(to_frame(records))[:, 1].tolist()
             rows_answer(json.dumps({ANSWER_KEY: answer}).encode())
 
-        results[kind] = {"predict": _time(predict, calls), "handle": _time(handle, calls)}
+        results[kind] = {"predict": _time(predict_only, calls), "handle": _time(handle, calls)}
     return results
 
 

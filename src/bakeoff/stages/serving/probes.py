@@ -12,11 +12,10 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from bakeoff.data.batches import FEATURES, LABEL, load_months, reference_pipeline
 from bakeoff.protocol import FAIL, OK, PASS, UNSUPPORTED, Result
-from bakeoff.stages.contract import Unsupported
+from bakeoff.stages.contract import Unsupported, run_probe
 from bakeoff.stages.serving import load
 from bakeoff.stages.serving.client import HOST, free_port, get, post, send_raw
 from bakeoff.stages.serving.contract import BATCH_LOG, MAIN_MODEL, HttpRequest
@@ -26,16 +25,6 @@ from bakeoff.stages.serving.workload import Mismatch, Running, Trial, server_env
 
 Outcome = tuple[str, str]
 SECOND_MODEL = "second"
-
-
-def run_probe(check: Callable[[], Outcome]) -> dict[str, str]:
-    try:
-        status, evidence = check()
-    except Unsupported as why:
-        status, evidence = UNSUPPORTED, str(why)
-    except Exception as exc:  # a probe that breaks is a failed capability, with the error as evidence
-        status, evidence = FAIL, f"{type(exc).__name__}: {exc}"[:600]
-    return {"status": status, "evidence": evidence}
 
 
 def second_model(trial: Trial) -> Path:

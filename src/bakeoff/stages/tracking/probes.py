@@ -13,27 +13,16 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from bakeoff.protocol import FAIL, OK, PASS, UNSUPPORTED, Request, Result
-from bakeoff.stages.contract import Unsupported
-from bakeoff.stages.tracking.child import history, verify_runs
+from bakeoff.protocol import FAIL, OK, PASS, Request, Result
+from bakeoff.stages.contract import Unsupported, run_probe
+from bakeoff.stages.tracking.child import verify_runs
 from bakeoff.stages.tracking.contract import TrackingAdapter
 from bakeoff.stages.tracking.workload import EXPERIMENT, FINAL_KEY, Mismatch, check_history
 
 Outcome = tuple[str, str]  # (status, evidence)
-
-
-def run_probe(check: Callable[[], Outcome]) -> dict[str, str]:
-    try:
-        status, evidence = check()
-    except Unsupported as why:
-        status, evidence = UNSUPPORTED, str(why)
-    except Exception as exc:  # a probe that breaks is a failed capability, with the error as evidence
-        status, evidence = FAIL, f"{type(exc).__name__}: {exc}"[:500]
-    return {"status": status, "evidence": evidence}
 
 
 class Probes:

@@ -3,9 +3,7 @@ by a launcher script through Ray's public Python API (ray.init + serve.start + s
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
 
 from bakeoff.stages.serving.contract import BATCH_LOG, MAIN_MODEL, HttpRequest, ServingAdapter
@@ -72,7 +70,6 @@ BATCHED = '''async def predict(self, body: Rows) -> dict:
 
 LAUNCH = '''"""Written by bakeoff: start a local Ray instance and the Serve applications in it."""
 import sys
-import time
 from pathlib import Path
 
 import ray
