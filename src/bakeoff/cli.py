@@ -263,8 +263,15 @@ def envs_clean(all_: bool = typer.Option(False, "--all", help="Remove every env,
 def envs_lock(tools: Optional[str] = typer.Argument(None, help="Comma-separated tools (default: all).")) -> None:
     """Regenerate locks/<tool>.txt from locks/base.in plus the tool's requirements (needs the registry)."""
     with clean_errors():
+        failed = []
         for tool in pick_tools(tools):
-            console.print(f"locked {tool.name}: {envs.compile_lock(tool)}")
+            try:
+                console.print(f"locked {tool.name}: {envs.compile_lock(tool)}")
+            except ConfigError as exc:  # one tool that cannot resolve must not stop the others
+                console.print(f"[red]not locked[/] {exc}", highlight=False)
+                failed.append(tool.name)
+        if failed:
+            raise ConfigError(f"could not lock {', '.join(failed)}; see the reasons above")
 
 
 def pick_tools(names: Optional[str]) -> list[registry.Tool]:

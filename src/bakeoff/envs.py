@@ -118,8 +118,11 @@ def _run(argv: list[str], log: Path) -> None:
         out.flush()
         done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT)
     if done.returncode:
-        tail = log.read_text().strip().splitlines()[-1:] or ["(no output)"]
-        raise RuntimeError(f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` failed: {tail[0]}")
+        # uv explains a resolution failure over several lines; keep the ones that say why.
+        lines = [line.strip() for line in log.read_text().splitlines() if line.strip() and not line.startswith("$ ")]
+        why = [line for line in lines if "depends on" in line or "because" in line or "error" in line.lower()]
+        reason = " ".join((why or lines or ["(no output)"])[-3:])[:600]
+        raise RuntimeError(f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` failed: {reason}")
 
 
 def ensure(tool: Tool, envs_root: Path, *, offline: bool = False) -> EnvOutcome:

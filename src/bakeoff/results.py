@@ -62,7 +62,8 @@ def _metric(spec: StageSpec, name: str, repeated: list[TrialRecord], once: list[
     if ratios:
         ratio = summarize(ratios)
         out["ratio"] = {**_summary(ratio), "samples": ratios}
-        out["verdict"] = ratio_verdict(ratio, definition.better)
+        # One paired sample has no spread: say so rather than claim better or worse.
+        out["verdict"] = ratio_verdict(ratio, definition.better) if ratio.n > 1 else "single measurement"
     return out
 
 

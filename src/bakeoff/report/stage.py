@@ -203,7 +203,8 @@ def _tool(
         config=str(raw.get("config") or fmt.MISSING),
         why=" ".join(str(raw.get("why") or "").split()),
         env=_env(raw.get("env") or {}),
-        facts=[_fact(k, v) for k, v in (raw.get("facts") or {}).items()],
+        # Keys starting with "_" carry data for a stage's own figures, not a fact to print.
+        facts=[_fact(k, v) for k, v in (raw.get("facts") or {}).items() if not str(k).startswith("_")],
         cells=[_cell(metrics.get(c.key), c, is_baseline) for c in columns],
         probes=probes,
         probes_passed=f"{passed}/{len(probes)}",

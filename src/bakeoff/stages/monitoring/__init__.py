@@ -1,0 +1,1 @@
+"""Model monitoring: which drift monitor warns in time without crying wolf, at what cost."""

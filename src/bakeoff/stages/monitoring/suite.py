@@ -1,0 +1,227 @@
+"""The once-per-tool trial: the scenario suite, the real months of 2013, the probes.
+
+For each batch size the monitor is fitted once, then checks calibration batches (no drift; they
+set the calibrated threshold), other no-drift batches (false alarms) and every drift scenario.
+Each check gives both settings at once: the tool's own verdict (defaults) and its dataset score,
+compared later with the calibrated threshold. Checks are independent, so they run in
+`workers` forked processes (this trial measures rates, not time: the `cost` kind times checks
+one at a time). Worker side: base set only.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from bakeoff.data.batches import VALID_MONTH, load_month, load_reference_model
+from bakeoff.protocol import OK, Request, Result
+from bakeoff.stages.monitoring import probes
+from bakeoff.stages.monitoring.contract import MonitorAdapter
+from bakeoff.stages.monitoring.scenarios import DRIFT_SCENARIOS, MODEL_FEATURES, SCENARIOS, Scenarios
+from bakeoff.stages.monitoring.verdicts import (
+    alarms,
+    calibrated_threshold,
+    detection_delay,
+    named,
+    spearman,
+)
+from bakeoff.stages.monitoring.workload import (
+    SANITY_SCENARIO,
+    Mismatch,
+    fit,
+    sanity_check,
+    scenarios_for,
+    validate,
+)
+
+MONTHS = list(range(1, 13))
+# Filled before the worker processes fork, so they inherit the fitted monitor.
+_STATE: dict[str, Any] = {}
+
+
+def _check(job: tuple[str, int]) -> dict[str, Any]:
+    """One check, in whichever process runs it; returns only small, picklable figures."""
+    adapter, scenarios, rows = _STATE["adapter"], _STATE["scenarios"], _STATE["rows"]
+    scenario, index = job
+    if scenario == "calibration":
+        batch = scenarios.calibration_batch(rows, index)
+    elif scenario.startswith("month_"):
+        batch = scenarios.month_batch(index, rows)
+    else:
+        batch = scenarios.batch(scenario, rows, index)
+    verdict = adapter.check(current=batch.features)
+    if scenario == SANITY_SCENARIO:
+        sanity_check(verdict, rows)
+    validate(verdict, f"{scenario} #{index} at {rows} rows")
+    scores = {k: float(v) for k, v in verdict.feature_scores.items()}
+    return {"scenario": scenario, "index": index, "drift": bool(verdict.drift), "score": float(verdict.score),
+            "flagged": list(verdict.flagged), "scores": scores, "methods": dict(verdict.methods)}
+
+
+def run_checks(adapter: MonitorAdapter, scenarios: Scenarios, rows: int, jobs: list[tuple[str, int]],
+               workers: int) -> list[dict[str, Any]]:
+    _STATE.update(adapter=adapter, scenarios=scenarios, rows=rows)
+    try:
+        if workers <= 1 or len(jobs) < 4:
+            return [_check(job) for job in jobs]
+        # A worker that dies raises BrokenProcessPool here instead of hanging the trial.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_check, jobs))
+    finally:
+        _STATE.clear()
+
+
+def traced_peak_mb(adapter: MonitorAdapter, features) -> float:
+    """Peak memory allocated during one check, as tracemalloc sees it (Python and NumPy
+    buffers; not allocator caching nor native libraries' private heaps)."""
+    tracemalloc.start()
+    try:
+        adapter.check(current=features)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def month_truth(scenarios: Scenarios, data_dir: Path) -> tuple[dict[int, float], float]:
+    """The reference model's true ROC AUC on each whole month, and on the validation month."""
+    model = load_reference_model(data_dir)
+    auc = {}
+    for month in MONTHS:
+        frame = load_month(data_dir, month)
+        auc[month] = float(roc_auc_score(frame["late"], model.predict_proba(frame[MODEL_FEATURES])[:, 1]))
+    return auc, auc[VALID_MONTH]
+
+
+def suite_trial(adapter: MonitorAdapter, request: Request) -> Result:
+    settings, scratch = request.settings, Path(request.scratch)
+    scenarios = scenarios_for(request)
+    data_dir = Path(request.data_dir)
+    auc, auc_reference = month_truth(scenarios, data_dir)  # also warms the month cache before forking
+    result = Result(trial_id=request.trial_id, status=OK)
+    checked: dict[int, list[dict[str, Any]]] = {}
+    peak_mb: dict[int, float] = {}
+    started = time.perf_counter()
+    for position, rows in enumerate(settings["sizes"]):
+        splits = settings["splits"][position]
+        jobs = [("calibration", i) for i in range(settings["calibration_batches"][position])]
+        jobs += [("no_drift", i) for i in range(settings["no_drift_batches"][position])]
+        jobs += [(name, i) for name in [*DRIFT_SCENARIOS, "concept"]
+                 for i in range(settings["drift_batches"][position])]
+        checked[rows] = []
+        for split in range(splits):
+            # Batch i goes to split i mod splits: every split gets its share of each kind.
+            split_scenarios = scenarios if split == 0 else scenarios_for(request, split=split)
+            fit(adapter, split_scenarios, rows)
+            mine = [job for job in jobs if job[1] % splits == split]
+            if split == 0:
+                peak_mb[rows] = traced_peak_mb(adapter, scenarios.batch("no_drift", rows, 0).features)
+                if rows == settings["timeline_rows"]:
+                    mine += [(f"month_{m:02d}", m) for m in MONTHS]
+            outcomes = run_checks(adapter, split_scenarios, rows, mine, settings["workers"])
+            checked[rows] += [{**o, "split": split} for o in outcomes]
+            if split == 0 and rows == settings["timeline_rows"]:
+                probes.batch_probes(adapter, scenarios, rows, outcomes, scratch, result)
+    result.facts["suite_checks"] = sum(len(v) for v in checked.values())
+    result.facts["suite_seconds"] = round(time.perf_counter() - started, 1)
+
+    thresholds = summarise_rates(settings, checked, result)
+    summarise_months(settings, checked[settings["timeline_rows"]], thresholds, auc, auc_reference, result)
+    result.metrics["peak_mb_10000"] = peak_mb.get(10_000, float("nan"))
+    result.facts["splits"] = " · ".join(f"{r:,} rows: {k}" for r, k in zip(settings["sizes"], settings["splits"]))
+    result.facts["peak_memory_per_check"] = " · ".join(f"{r:,} rows: {v:.3g} MB" for r, v in peak_mb.items())
+    result.facts["_suite"]["peak_mb"] = {str(r): v for r, v in peak_mb.items()}
+
+    probes.performance_probe(adapter, scenarios, settings["timeline_rows"], data_dir, auc, result)
+    probes.million_rows_probe(adapter, scenarios, settings, result)  # last: heaviest, fitted for 10,000 rows
+    if not np.isfinite(result.metrics["peak_mb_10000"]):
+        del result.metrics["peak_mb_10000"]
+    return result
+
+
+RATE_METRICS = {  # metric -> (scenarios pooled, the cell count it takes)
+    "false_alarm_default_pct": ("no drift", "default"),
+    "false_alarm_calibrated_pct": ("no drift", "calibrated"),
+    "detection_default_pct": ("drift", "default"),
+    "detection_calibrated_pct": ("drift", "calibrated"),
+    "named_pct": ("drift", "named"),
+}
+
+
+def summarise_rates(settings: dict, checked: dict[int, list[dict]], result: Result) -> dict[int, float]:
+    """Thresholds, then detection and false-alarm rates per scenario and size, both settings.
+    Each rate metric's samples are its three per-size rates (the report's figure is their
+    median, its interval their spread, its ratio to the baseline paired by size); the pooled
+    counts per scenario and size go to the `_suite` fact for the stage's own figures."""
+    thresholds: dict[int, float] = {}
+    rates: dict[str, dict[str, dict[str, int]]] = {}
+    for rows, outcomes in checked.items():
+        calibration = [o["score"] for o in outcomes if o["scenario"] == "calibration"]
+        thresholds[rows] = calibrated_threshold(calibration)
+        for name, scenario in SCENARIOS.items():
+            mine = [o for o in outcomes if o["scenario"] == name]
+            if not mine:
+                continue
+            calibrated = alarms([o["score"] for o in mine], thresholds[rows])
+            cell = {"n": len(mine), "default": sum(o["drift"] for o in mine), "calibrated": sum(calibrated),
+                    "named": sum(named(o["flagged"], scenario.truth) for o in mine)}
+            rates.setdefault(name, {})[str(rows)] = cell
+    for metric, (kind, count) in RATE_METRICS.items():
+        names = ["no_drift"] if kind == "no drift" else DRIFT_SCENARIOS
+        per_size = []
+        for rows in checked:
+            cells = [rates[n][str(rows)] for n in names if str(rows) in rates.get(n, {})]
+            per_size.append(100 * sum(c[count] for c in cells) / sum(c["n"] for c in cells))
+        result.samples[metric] = per_size
+        result.metrics[metric] = float(np.median(per_size))
+    # Methods the tool chose per feature, from one check (they do not change between checks).
+    first = next(iter(checked.values()))[0]
+    result.facts["methods"] = ", ".join(f"{k}: {v}" for k, v in first["methods"].items()) or "not reported"
+    result.facts["false_alarms"] = " · ".join(
+        f"{int(r):,} rows: default {c['default']}/{c['n']}, calibrated {c['calibrated']}/{c['n']}"
+        for r, c in rates["no_drift"].items())
+    result.facts["calibrated_threshold"] = " · ".join(f"{r:,} rows: score > {t:.4g}" for r, t in thresholds.items())
+    result.facts["_suite"] = {
+        "sizes": list(checked), "rates": rates,
+        "thresholds": {str(r): t for r, t in thresholds.items()},
+        "calibration_batches": {str(r): sum(o["scenario"] == "calibration" for o in v) for r, v in checked.items()},
+        "scenarios": {n: {"label": s.label, "group": s.group, "truth": list(s.truth), "drift": s.drift, "how": s.how}
+                      for n, s in SCENARIOS.items()},
+    }
+    return thresholds
+
+
+def summarise_months(settings: dict, outcomes: list[dict], thresholds: dict[int, float], auc: dict[int, float],
+                     auc_reference: float, result: Result) -> None:
+    rows, tolerance = settings["timeline_rows"], settings["auc_tolerance"]
+    by_month = {o["index"]: o for o in outcomes if o["scenario"].startswith("month_")}
+    if sorted(by_month) != MONTHS:
+        raise Mismatch(f"months checked: {sorted(by_month)}")
+    scores = [by_month[m]["score"] for m in MONTHS]
+    default = [by_month[m]["drift"] for m in MONTHS]
+    calibrated = alarms(scores, thresholds[rows])
+    # Months 1-3 trained the model: their AUC is in-sample and says nothing about production.
+    deserved = [m >= VALID_MONTH and auc_reference - auc[m] > tolerance for m in MONTHS]
+    production = [m for m in MONTHS if m >= VALID_MONTH]
+    rho = spearman([by_month[m]["score"] for m in production], [auc_reference - auc[m] for m in production])
+    delay_default = detection_delay(MONTHS, deserved, default)
+    delay_calibrated = detection_delay(MONTHS, deserved, calibrated)
+    span = f"months {production[0]}-{production[-1]}, {rows:,}-row batches"
+    result.facts["auc_rank_correlation"] = (
+        f"undefined: the drift score was the same in every month ({span})" if np.isnan(rho) else
+        f"Spearman rho = {rho:.2f} between drift score and AUC loss ({span})")
+    result.facts["detection_delay_default"] = delay_default["text"]
+    result.facts["detection_delay_calibrated"] = delay_calibrated["text"]
+    result.facts["_timeline"] = {
+        "months": MONTHS, "rows": rows, "auc": [auc[m] for m in MONTHS], "auc_reference": auc_reference,
+        "tolerance": tolerance, "deserved": deserved, "score": scores, "default": default, "calibrated": calibrated,
+        "threshold": thresholds[rows], "flagged": [by_month[m]["flagged"] for m in MONTHS],
+        "rank_correlation": None if np.isnan(rho) else rho,
+        "delay": {"default": delay_default, "calibrated": delay_calibrated},
+    }

@@ -1,0 +1,115 @@
+"""The monitoring stage's pure logic: calibration, rates, delay, rank correlation, scores,
+verdict checks."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bakeoff.stages.monitoring.contract import Verdict, distance_score, p_value_score
+from bakeoff.stages.monitoring.scenarios import MONITORED
+from bakeoff.stages.monitoring.verdicts import (
+    alarms,
+    calibrated_threshold,
+    detection_delay,
+    named,
+    spearman,
+    wilson,
+)
+from bakeoff.stages.monitoring.workload import Mismatch, sanity_check, validate
+
+
+def test_calibrated_threshold_is_the_conformal_order_statistic():
+    scores = list(range(1, 21))  # 20 scores: k = ceil(0.95 * 21) = 20 -> the largest
+    assert calibrated_threshold(scores) == 20
+    scores = list(range(1, 201))  # 200 scores: k = ceil(0.95 * 201) = 191
+    assert calibrated_threshold(scores) == 191
+    assert calibrated_threshold([3.0]) == 3.0
+    assert calibrated_threshold([5, 1, 4, 2, 3]) == 5  # order does not matter
+
+
+def test_calibration_keeps_false_alarms_at_or_below_five_percent_on_exchangeable_scores():
+    rng = np.random.default_rng(7)
+    rates = []
+    for _ in range(400):
+        threshold = calibrated_threshold(rng.normal(size=20))
+        rates.append(np.mean(alarms(rng.normal(size=200), threshold)))
+    assert np.mean(rates) <= 0.055  # 1/21 = 4.8% expected; interpolating would give about 9.5%
+
+
+def test_calibration_refuses_what_it_cannot_rank():
+    with pytest.raises(ValueError):
+        calibrated_threshold([])
+    with pytest.raises(ValueError):
+        calibrated_threshold([1.0, math.inf])
+
+
+def test_a_tie_at_the_threshold_does_not_alarm():
+    assert alarms([1.0, 1.0, 1.5], 1.0) == [False, False, True]
+
+
+def test_wilson_interval_is_sane_at_the_edges():
+    low, high = wilson(0, 30)
+    assert low == 0.0 and 0.10 < high < 0.12
+    low, high = wilson(30, 30)
+    assert 0.88 < low < 0.90 and high == 1.0
+    low, high = wilson(3, 30)
+    assert low < 0.1 < high
+    assert all(math.isnan(v) for v in wilson(0, 0))
+
+
+def test_spearman_uses_ranks_and_is_undefined_for_a_constant_score():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [1, 8, 27, 64]) == pytest.approx(1.0)  # monotone, not linear
+    assert spearman([4, 3, 2, 1], [1, 2, 3, 4]) == pytest.approx(-1.0)
+    assert math.isnan(spearman([5, 5, 5, 5], [1, 2, 3, 4]))
+
+
+def test_detection_delay_counts_months_from_the_first_deserved_one():
+    months = list(range(1, 13))
+    deserved = [m >= 10 for m in months]
+    caught_late = detection_delay(months, deserved, [m == 12 for m in months])
+    assert caught_late["delay_months"] == 2 and caught_late["unneeded"] == []
+    on_time = detection_delay(months, deserved, [m in (5, 10) for m in months])
+    assert on_time["delay_months"] == 0 and on_time["unneeded"] == [5]
+    missed = detection_delay(months, deserved, [m == 4 for m in months])
+    assert missed["delay_months"] is None and missed["text"].startswith("missed")
+    nothing = detection_delay(months, [False] * 12, [True] * 12)
+    assert nothing["first_deserved"] is None and len(nothing["unneeded"]) == 12
+
+
+def test_named_needs_every_changed_feature():
+    assert named(["temp", "dest"], ["temp"])
+    assert not named(["distance", "humid"], ["distance", "wind_speed", "humid"])
+    assert not named(["temp"], [])  # no ground-truth feature: nothing to name
+
+
+def test_scores_sit_at_one_on_the_tools_own_threshold():
+    assert p_value_score(0.05, 0.05) == pytest.approx(1.0)
+    assert p_value_score(1.0, 0.05) == 0.0
+    assert p_value_score(0.0, 0.05) == pytest.approx(math.log(1e-300) / math.log(0.05))  # finite, capped
+    assert p_value_score(0.001, 0.05) > 1.0 > p_value_score(0.2, 0.05)
+    assert distance_score(0.2, 0.1) == pytest.approx(2.0)
+
+
+def verdict(**changes) -> Verdict:
+    base = dict(drift=True, score=3.0, feature_scores={c: 0.5 for c in MONITORED}, flagged=["temp"])
+    return Verdict(**{**base, **changes})
+
+
+def test_a_well_formed_verdict_passes_and_a_malformed_one_is_a_mismatch():
+    assert validate(verdict(), "ok") is not None
+    with pytest.raises(Mismatch, match="finite"):
+        validate(verdict(score=math.nan), "nan score")
+    with pytest.raises(Mismatch, match="no score for"):
+        validate(verdict(feature_scores={"temp": 1.0}), "missing features")
+    with pytest.raises(Mismatch, match="unknown"):
+        validate(verdict(flagged=["temperature"]), "unknown feature")
+    with pytest.raises(Mismatch, match="not a Verdict"):
+        validate({"drift": True}, "dict")
+
+
+def test_a_monitor_that_misses_celsius_fails_the_sanity_check():
+    sanity_check(verdict(), 1000)
+    with pytest.raises(Mismatch, match="not flagged on temp"):
+        sanity_check(verdict(flagged=["dest"]), 1000)
