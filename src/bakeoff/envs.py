@@ -120,8 +120,8 @@ def _run(argv: list[str], log: Path) -> None:
     if done.returncode:
         # uv explains a resolution failure over several lines; keep the ones that say why.
         lines = [line.strip() for line in log.read_text().splitlines() if line.strip() and not line.startswith("$ ")]
-        why = [line for line in lines if "depends on" in line or "because" in line or "error" in line.lower()]
-        reason = " ".join((why or lines or ["(no output)"])[-3:])[:600]
+        start = next((i for i, line in enumerate(lines) if line.lower().startswith("error")), max(0, len(lines) - 3))
+        reason = " ".join(lines[start:])[:800] or "(no output)"
         raise RuntimeError(f"`{Path(argv[0]).name} {' '.join(argv[1:3])}` failed: {reason}")
 
 
