@@ -54,7 +54,7 @@ class Result:
     protocol: int = PROTOCOL_VERSION
 
 
-def _write_atomically(path: str | Path, payload: dict[str, Any]) -> None:
+def write_json_atomically(path: str | Path, payload: dict[str, Any]) -> None:
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(payload, indent=1, default=str))
@@ -62,11 +62,11 @@ def _write_atomically(path: str | Path, payload: dict[str, Any]) -> None:
 
 
 def write_request(path: str | Path, request: Request) -> None:
-    _write_atomically(path, asdict(request))
+    write_json_atomically(path, asdict(request))
 
 
 def write_result(path: str | Path, result: Result) -> None:
-    _write_atomically(path, asdict(result))
+    write_json_atomically(path, asdict(result))
 
 
 def _read(path: str | Path, kind: type) -> Any:

@@ -6,7 +6,6 @@ taken pairwise within each repeat round. Host side.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from collections import defaultdict
@@ -18,7 +17,7 @@ from bakeoff import __version__, registry
 from bakeoff.decide.criteria import adapter_lines
 from bakeoff.envs import pinned_version
 from bakeoff.plan import WARMUP_ROUND
-from bakeoff.protocol import FAILED, OK, SKIPPED
+from bakeoff.protocol import FAILED, OK, SKIPPED, write_json_atomically
 from bakeoff.stages.spec import StageSpec, all_specs
 from bakeoff.stats import Summary, paired_ratios, ratio_verdict, summarize
 from bakeoff.store import Store, TrialRecord
@@ -147,7 +146,5 @@ def build_results(store: Store, run_id: str) -> dict[str, Any]:
 
 def write_results(results: dict[str, Any], run_dir: Path) -> Path:
     path = run_dir / "results.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=1))
-    os.replace(tmp, path)
+    write_json_atomically(path, results)
     return path

@@ -13,12 +13,6 @@ from bakeoff.stages.serving.contract import HttpRequest
 HOST = "127.0.0.1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def post(port: int, request: HttpRequest, *, timeout: float = 30.0) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:

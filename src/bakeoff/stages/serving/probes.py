@@ -17,7 +17,8 @@ from bakeoff.data.batches import FEATURES, LABEL, load_months, reference_pipelin
 from bakeoff.protocol import FAIL, OK, PASS, UNSUPPORTED, Result
 from bakeoff.stages.contract import Unsupported, run_probe
 from bakeoff.stages.serving import load
-from bakeoff.stages.serving.client import HOST, free_port, get, post, send_raw
+from bakeoff.measure import free_port
+from bakeoff.stages.serving.client import HOST, get, post, send_raw
 from bakeoff.stages.serving.contract import BATCH_LOG, MAIN_MODEL, HttpRequest
 from bakeoff.stages.serving.payload import predict
 from bakeoff.stages.serving.process import MemorySampler, Server

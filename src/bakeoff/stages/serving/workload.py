@@ -27,7 +27,8 @@ from pathlib import Path
 
 from bakeoff.protocol import OK, Request, Result
 from bakeoff.stages.serving import load
-from bakeoff.stages.serving.client import free_port, post
+from bakeoff.measure import free_port
+from bakeoff.stages.serving.client import post
 from bakeoff.stages.serving.contract import MAIN_MODEL, HttpRequest, ServingAdapter
 from bakeoff.stages.serving.payload import RequestSet, request_rows
 from bakeoff.stages.serving.process import MemorySampler, Server, is_loopback, pinning

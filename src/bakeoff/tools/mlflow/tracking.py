@@ -11,7 +11,6 @@ os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"  # documented opt-out; no usage 
 # /dev/shm, outside the store; classic run tracking never uses it.
 os.environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
 
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -22,15 +21,10 @@ import mlflow  # noqa: E402
 from mlflow.entities import Metric  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
+from bakeoff.measure import free_port  # noqa: E402
 from bakeoff.stages.tracking.contract import RunRecord, Scalar, TrackingAdapter  # noqa: E402
 
 MLFLOW_CLI = str(Path(sys.executable).with_name("mlflow"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MlflowTracking(TrackingAdapter):
