@@ -87,6 +87,13 @@ def pending(selection: Selection, store: Store, run_id: str, repeats: int, timeo
     return [t for t in plan if t.trial_id not in done]
 
 
+def trial_sizes(trial: Trial, settings: dict) -> dict:
+    """The run's sizes for the trial's stage; the warm-up round runs on the stage's smaller
+    warm-up sizes (kept in the run's settings, so a resumed run uses the same)."""
+    sizes = settings["sizes"][trial.stage]
+    return sizes if trial.measured else {**sizes, **settings.get("warmup", {}).get(trial.stage, {})}
+
+
 def execute(trial: Trial, entry: Entry, env: EnvOutcome, *, run_id: str, run_dir: Path, data_dir: Path,
             settings: dict, keep_scratch: bool) -> TrialRecord:
     """Run one trial (or record why it cannot run) as a record ready to store."""

@@ -99,7 +99,8 @@ def run(
             settings = {"quick": quick, "repeats": repeats, "stages": [s.name for s in selection.stages],
                         "tools": split_names(tools), "timeout": timeout,
                         "entries": {s.name: [e.name for e in selection.entries if e.stage == s.name] for s in selection.stages},
-                        "sizes": {s.name: s.settings(quick) for s in selection.stages}}
+                        "sizes": {s.name: s.settings(quick) for s in selection.stages},
+                        "warmup": {s.name: s.warmup for s in selection.stages if s.warmup}}
         run_dir = out / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
         with phases.timing("data"), console.status("preparing the flights data") as status:
@@ -124,7 +125,7 @@ def run(
                     bar.update(task, description=f"{trial.stage} · {trial.entry} · {trial.kind} r{trial.round}")
                     entry = entries[(trial.stage, trial.entry)]
                     record = bake.execute(trial, entry, env_outcomes[entry.tool.name], run_id=run_id, run_dir=run_dir,
-                                          data_dir=info.dir, settings=settings["sizes"][trial.stage],
+                                          data_dir=info.dir, settings=bake.trial_sizes(trial, settings),
                                           keep_scratch=keep_scratch)
                     store.record_trial(run_id, record)
                     if record.status != OK:

@@ -28,3 +28,15 @@ def test_trial_ids_are_unique_and_stable():
     ids = [t.trial_id for t in plan]
     assert len(ids) == len(set(ids))
     assert ids == [t.trial_id for t in make_plan([TRACKING], entries(), repeats=5)]
+
+
+def test_the_warmup_round_runs_on_the_stages_warmup_sizes_and_measured_rounds_on_the_full_ones():
+    from bakeoff.bake import trial_sizes
+
+    plan = make_plan([TRACKING], entries(), repeats=1)
+    settings = {"sizes": {"tracking": TRACKING.settings(quick=True)}, "warmup": {"tracking": TRACKING.warmup}}
+    warmup, measured = (next(t for t in plan if t.kind == "sweep" and t.round == r) for r in (0, 1))
+    assert trial_sizes(warmup, settings)["runs"] == TRACKING.warmup["runs"] < TRACKING.quick["runs"]
+    assert trial_sizes(measured, settings) == TRACKING.settings(quick=True)
+    # A run stored before warm-up sizes existed resumes with its own sizes throughout.
+    assert trial_sizes(warmup, {"sizes": settings["sizes"]}) == TRACKING.settings(quick=True)

@@ -35,6 +35,7 @@ def build_method(key: str, stage: dict[str, Any], results: dict[str, Any], decis
     sizes = (settings.get("sizes") or {}).get(key) or {}
     facts = [
         Fact("Repeats", f"{fmt.integer(repeats)} measured per tool after a discarded warm-up"
+                        f"{_warmup_sizes((settings.get('warmup') or {}).get(key))}"
                         f"{' (quick mode)' if quick else ''}, tools interleaved"),
         Fact("Baseline", f"{stage.get('baseline') or fmt.MISSING}: every ratio is tool ÷ baseline in the same round"),
     ]
@@ -93,3 +94,9 @@ def _commands(key: str, results: dict[str, Any], settings: dict[str, Any], profi
     if profile:
         commands.append(shlex.join(["bakeoff", "decide", str(results.get("run_id") or "RUN_ID"), "--profile", profile]))
     return commands
+
+
+def _warmup_sizes(overrides: dict | None) -> str:
+    if not overrides:
+        return ""
+    return " on smaller sizes (" + ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in overrides.items()) + ")"

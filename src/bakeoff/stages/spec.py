@@ -31,6 +31,9 @@ class StageSpec:
     metrics: dict[str, Metric]
     probes: dict[str, str]  # name -> what it checks
     timeouts: dict[str, float] = field(default_factory=dict)  # kind -> seconds
+    # Sizes the warm-up round overrides. Its figures are discarded, so it only has to run the
+    # same code paths (imports, store creation, first calls) on less work.
+    warmup: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, quick: bool) -> dict[str, Any]:
         return dict(self.quick if quick else self.full)

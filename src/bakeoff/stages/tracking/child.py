@@ -54,6 +54,7 @@ def same_at_single_precision(got: list[float], expected: list[float]) -> bool:
 def main(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text())
     adapter = load_adapter(job["adapter"], TrackingAdapter, job["options"])
+    adapter.start_server(store=Path(job["store"]))  # no-op when given another process's server
     adapter.open(store=Path(job["store"]), experiment=job["experiment"])
     ids = write_runs(adapter, job["prefix"], job["runs"], job["steps"])
     problems = verify_runs(adapter, job["prefix"], ids, job["steps"]) if job["verify"] else []

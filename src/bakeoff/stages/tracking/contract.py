@@ -30,14 +30,24 @@ class RunRecord:
 class TrackingAdapter:
     """One tracker. Constructed with the options from its tool.toml."""
 
+    # How `search_runs` finds runs, as the report states it.
+    search_method = "the tool's own search API"
+
+    def start_server(self, *, store: Path) -> bool:
+        """Start the always-on server this mode logs through (on 127.0.0.1, keeping its data in
+        `store`), wait until it answers and return True. A team starts it once, not once per
+        training script, so it is timed apart from the cold start. Modes without a server
+        return False."""
+        return False
+
     def open(self, *, store: Path, experiment: str) -> None:
-        """Get ready to log into `store` (a folder in the trial's scratch): create the store,
-        start a server on 127.0.0.1 if the mode needs one. Cold start is timed around this
-        call plus the first logged value."""
+        """Get ready to log into `store` (a folder in the trial's scratch): create the store or
+        connect to the server `start_server` started. Cold start is timed around this call
+        plus the first logged value."""
         raise NotImplementedError
 
     def close(self) -> None:
-        """Flush and stop anything `open` started."""
+        """Flush, and stop anything `start_server` or `open` started."""
         raise NotImplementedError
 
     def share(self) -> dict:

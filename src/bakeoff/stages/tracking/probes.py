@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 import urllib.request
 from pathlib import Path
 
@@ -187,7 +188,7 @@ class Probes:
             tick = time.perf_counter()
             try:
                 self.adapter.search_runs(metric=FINAL_KEY, above=0.79, descending=True)
-                how = "search API"
+                how = self.adapter.search_method
             except Unsupported:
                 for run_id in ids:
                     self.adapter.read_run(run_id=run_id)
@@ -233,13 +234,29 @@ def fetch_until(url: str, server: subprocess.Popen, deadline: float) -> tuple[st
 def capabilities_trial(adapter: TrackingAdapter, request: Request) -> Result:
     probes = Probes(adapter, request)
     result = Result(trial_id=request.trial_id, status=OK)
-    adapter.open(store=probes.store, experiment=EXPERIMENT)
+    with timed("open"):
+        adapter.start_server(store=probes.store)
+        adapter.open(store=probes.store, experiment=EXPERIMENT)
     for name in ("roundtrip_exact", "artifact_roundtrip", "search_filter", "model_registry",
                  "autolog_sklearn", "concurrent_writers"):
-        result.probes[name] = run_probe(getattr(probes, name))
-    probes.scale(result)
-    adapter.close()
+        with timed(name):
+            result.probes[name] = run_probe(getattr(probes, name))
+    with timed("scale"):
+        probes.scale(result)
+    with timed("close"):
+        adapter.close()
     # These two start their own processes over the closed store.
-    result.probes["local_ui"] = run_probe(probes.local_ui)
-    result.probes["offline"] = run_probe(probes.offline)
+    for name in ("local_ui", "offline"):
+        with timed(name):
+            result.probes[name] = run_probe(getattr(probes, name))
     return result
+
+
+@contextmanager
+def timed(step: str):
+    """One line per step in the trial's log: where a capabilities trial spends its time."""
+    tick = time.perf_counter()
+    try:
+        yield
+    finally:
+        print(f"[bakeoff] {step}: {time.perf_counter() - tick:.2f} s", file=sys.stderr, flush=True)

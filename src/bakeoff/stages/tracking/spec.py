@@ -22,6 +22,7 @@ TRACKING = StageSpec(
         "single_log_p99_ms": Metric("Single metric log, p99", "ms", "lower"),
         "batch_1000_ms": Metric("Log 1,000 steps through the batch API", "ms", "lower"),
         "cold_start_seconds": Metric("Cold start: import + init to first value stored", "s", "lower", headline=True),
+        "server_start_seconds": Metric("Tracking server start to healthy (once per team, not per script)", "s", "lower"),
         "store_mb": Metric("Store size on disk after the sweep", "MB", "lower"),
         "search_ms": Metric("Search latency with the scale store", "ms", "lower"),
     },
@@ -36,4 +37,5 @@ TRACKING = StageSpec(
         "concurrent_writers": "Two processes logging into one store at once lose nothing",
     },
     timeouts={"sweep": 300, "capabilities": 900},
+    warmup={"runs": 2, "single_logs": 20},
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.metrics import roc_auc_score
 
 from bakeoff.data.batches import CATEGORICAL, training_frame
 
@@ -40,6 +40,15 @@ def grid(count: int, seed: int) -> list[dict[str, float | int]]:
     return [combos[i] for i in itertools.islice(itertools.cycle(order), count)]
 
 
+def binary_log_loss(labels: np.ndarray, positive: np.ndarray) -> float:
+    """sklearn's log_loss for two classes, without its input validation: that validation cost
+    0.2 s per run of 100 steps, a tenth of the sweep, in every tool's trial alike."""
+    eps = np.finfo(positive.dtype).eps
+    p = np.clip(positive, eps, 1 - eps)
+    y = np.asarray(labels, dtype=bool)
+    return float(-np.mean(np.where(y, np.log(p), np.log1p(-p))))
+
+
 def as_categories(frame: pd.DataFrame, categories: dict[str, pd.Index]) -> pd.DataFrame:
     frame = frame.copy()
     for column in CATEGORICAL:
@@ -63,7 +72,7 @@ class Sweep:
             random_state=self.seed, **params,
         )
         model.fit(self.x_train, self.y_train)
-        history = [float(log_loss(self.y_valid, p)) for p in model.staged_predict_proba(self.x_valid)]
+        history = [binary_log_loss(self.y_valid, p[:, 1]) for p in model.staged_predict_proba(self.x_valid)]
         probabilities = model.predict_proba(self.x_valid)[:, 1]
         path = self.out / f"model-{index:04d}.pkl"
         path.write_bytes(pickle.dumps(model, protocol=5))

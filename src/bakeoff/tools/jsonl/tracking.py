@@ -12,6 +12,8 @@ from bakeoff.stages.tracking.contract import RunRecord, Scalar, TrackingAdapter
 
 
 class JsonLinesTracking(TrackingAdapter):
+    search_method = "hand-written scan of the whole JSON-lines file"
+
     def open(self, *, store: Path, experiment: str) -> None:
         store.mkdir(parents=True, exist_ok=True)
         self.store = store

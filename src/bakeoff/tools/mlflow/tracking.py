@@ -33,6 +33,13 @@ class MlflowTracking(TrackingAdapter):
         self.process: subprocess.Popen | None = None
         self.autologging = False
 
+    def start_server(self, *, store: Path) -> bool:
+        if not self.server or self.url:  # with a url, another process's server is in use
+            return False
+        store.mkdir(parents=True, exist_ok=True)
+        self.url = self._start_server(store.resolve())
+        return True
+
     def open(self, *, store: Path, experiment: str) -> None:
         store.mkdir(parents=True, exist_ok=True)
         self.store = store.resolve()
@@ -40,7 +47,9 @@ class MlflowTracking(TrackingAdapter):
         os.environ["MPLCONFIGDIR"] = str(self.store / "matplotlib")
         database = f"sqlite:///{self.store / 'mlflow.db'}"
         if self.server:
-            self.uri = self.url or self._start_server(database)
+            if not self.url:
+                raise RuntimeError("server mode: call start_server() before open()")
+            self.uri = self.url
             artifact_location = None  # the server proxies artifacts (mlflow-artifacts:/)
         else:
             self.uri = database
@@ -52,13 +61,13 @@ class MlflowTracking(TrackingAdapter):
         self.experiment_id = found.experiment_id if found else self.client.create_experiment(
             experiment, artifact_location=artifact_location)
 
-    def _start_server(self, database: str) -> str:
+    def _start_server(self, store: Path) -> str:
         port = free_port()
-        argv = [MLFLOW_CLI, "server", "--backend-store-uri", database,
-                "--artifacts-destination", str(self.store / "mlartifacts"),
+        argv = [MLFLOW_CLI, "server", "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
+                "--artifacts-destination", str(store / "mlartifacts"),
                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-        log = (self.store / "server.log").open("ab")
-        self.process = subprocess.Popen(argv, cwd=self.store, stdout=log, stderr=subprocess.STDOUT)
+        log = (store / "server.log").open("ab")
+        self.process = subprocess.Popen(argv, cwd=store, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -70,7 +79,7 @@ class MlflowTracking(TrackingAdapter):
                         return url
             except OSError:
                 time.sleep(0.2)
-        tail = (self.store / "server.log").read_text(errors="replace")[-2000:]
+        tail = (store / "server.log").read_text(errors="replace")[-2000:]
         self.close()
         raise RuntimeError(f"mlflow server did not become healthy on {url}; log tail:\n{tail}")
 
@@ -84,7 +93,7 @@ class MlflowTracking(TrackingAdapter):
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-            self.process = None
+            self.process, self.url = None, ""
 
     def share(self) -> dict:
         # Other writers talk to this server rather than start their own over the same database.
