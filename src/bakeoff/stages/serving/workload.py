@@ -44,6 +44,10 @@ class StartFailure(Exception):
     """The server did not give a correct first answer in time."""
 
 
+class ServerExited(Exception):
+    """The server's main process ended while the trial still used it."""
+
+
 def cores(settings: dict) -> tuple[int | None, int | None]:
     """(server core, generator core), or (None, None) on a machine too small to separate them."""
     server, generator = settings["server_core"], settings["generator_core"]
@@ -197,6 +201,13 @@ class Trial:
         raise StartFailure(f"no correct answer within {self.settings['start_timeout_s']} s ({last}); "
                            f"log tail: {running.server.log_tail(800)}")
 
+    def still_running(self, running: Running, when: str) -> None:
+        """A server whose main process has exited is broken even if some child still answers
+        (Ray's launcher exiting shuts the whole instance down moments later)."""
+        if not running.server.running():
+            raise ServerExited(f"the server's main process exited (code {running.server.process.returncode}) "
+                               f"{when}; log tail: {running.server.log_tail(600)}")
+
     def stop(self, running: Running) -> dict:
         outcome = running.server.stop(limit=self.settings["stop_limit_s"])
         return {"seconds": round(outcome.seconds, 3), "clean": outcome.clean, "leftovers": outcome.leftovers,
@@ -277,11 +288,13 @@ def latency_trial(trial: Trial, import_seconds: float) -> Result:
             time.sleep(0.5)  # settle: background threads finish starting
             idle = memory.now()
             result.facts["correctness"] = trial.check_all(running)
+            trial.still_running(running, "after start-up")
             loaded_from = time.perf_counter()
             phases = trial.open_loop(running, trial.scratch / "k6")
             saturation = trial.closed_loop(running, s["saturation_connections"], s["saturation_s"], trial.scratch / "wrk")
             peak = memory.peak(loaded_from)
             trial.check(running, trial.set.batches[0], trial.set.expected_batches[0])  # still right after load
+            trial.still_running(running, "during the load")
         listening, exposed = trial.listening_fact(running)
         processes = memory.processes()
     finally:

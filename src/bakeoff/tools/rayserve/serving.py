@@ -70,6 +70,7 @@ BATCHED = '''async def predict(self, body: Rows) -> dict:
 
 LAUNCH = '''"""Written by bakeoff: start a local Ray instance and the Serve applications in it."""
 import sys
+import time
 from pathlib import Path
 
 import ray
