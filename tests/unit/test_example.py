@@ -28,7 +28,8 @@ def test_the_example_is_a_quick_run_of_every_stage_under_the_student_profile(shi
     results, decision = shipped
     assert results["settings"]["quick"] is True
     assert set(results["stages"]) >= {"tracking", "serving", "monitoring"}
-    assert decision["profile"]["name"] == "Student team on laptops"
+    assert decision["profile"]["profile"]["name"] == "Student team on laptops"
+    assert decision["profile"]["source"].endswith("profiles/student.toml")
     for stage in results["stages"].values():
         assert any(t["status"] == "ok" for t in stage["tools"].values())
 
