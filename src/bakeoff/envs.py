@@ -133,9 +133,11 @@ def ensure(tool: Tool, envs_root: Path, *, offline: bool = False) -> EnvOutcome:
     except ConfigError as exc:
         return EnvOutcome(tool.name, "failed", error=str(exc))
     info = read_info(path)
-    if info is not None:
+    # The info file is written last; an env without it, or whose interpreter has gone (a build
+    # killed while its folder was being removed), is rebuilt from scratch.
+    if info is not None and (path / "bin" / "python").exists():
         return EnvOutcome(tool.name, "ok", path, built=False, info=info)
-    shutil.rmtree(path, ignore_errors=True)  # an incomplete build: its info file is written last
+    shutil.rmtree(path, ignore_errors=True)
     envs_root.mkdir(parents=True, exist_ok=True)
     log = envs_root / f"{path.name}.build.log"
     log.unlink(missing_ok=True)

@@ -25,10 +25,20 @@ def test_hash_is_stable_and_follows_the_lock(tmp_path):
 def test_an_env_with_its_info_file_is_reused_not_rebuilt(tmp_path):
     tool = outside_tool(tmp_path)
     path = envs.env_path(tool, tmp_path / "envs")
-    path.mkdir(parents=True)
+    (path / "bin").mkdir(parents=True)
+    (path / "bin" / "python").symlink_to(shutil.which("python3"))
     (path / envs.INFO_FILE).write_text('{"tool": "crashy", "size_mb": 1}')
     outcome = envs.ensure(tool, tmp_path / "envs")
     assert (outcome.status, outcome.built, outcome.info["size_mb"]) == ("ok", False, 1)
+
+
+def test_an_env_whose_interpreter_is_gone_is_rebuilt_not_trusted(tmp_path):
+    tool = outside_tool(tmp_path, "no-such-package-bakeoff==9.9.9\n")  # so the rebuild stops fast
+    path = envs.env_path(tool, tmp_path / "envs")
+    path.mkdir(parents=True)
+    (path / envs.INFO_FILE).write_text('{"tool": "crashy", "size_mb": 1}')  # info file, no bin/python
+    outcome = envs.ensure(tool, tmp_path / "envs", offline=True)
+    assert outcome.status == "failed" and "failed" in outcome.error  # a build was attempted
 
 
 def test_a_failed_build_is_an_outcome_not_an_exception(tmp_path):
