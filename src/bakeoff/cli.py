@@ -118,7 +118,6 @@ def run(
         signal.signal(signal.SIGTERM, stop_on_sigterm)  # a CI time-out or `kill`: clean up as for Ctrl-C
         entries = {(e.stage, e.name): e for e in selection.entries}
         status_text = "interrupted"
-        unbuilt: set[str] = set()
         try:
             with phases.timing("trials"), progress() as bar:
                 task = bar.add_task(f"run {run_id}", total=len(todo))
@@ -129,10 +128,9 @@ def run(
                                           data_dir=info.dir, settings=bake.trial_sizes(trial, settings),
                                           keep_scratch=keep_scratch)
                     store.record_trial(run_id, record)
-                    if record.status != OK and entry.tool.name not in unbuilt:
+                    # A tool whose env failed was reported by the env step; its trials all fail alike.
+                    if record.status != OK and env_outcomes[entry.tool.name].status == OK:
                         bar.console.print(f"  [yellow]{trial.trial_id}: {record.status}[/] {record.reason[:200]}", highlight=False)
-                    if env_outcomes[entry.tool.name].status != OK:
-                        unbuilt.add(entry.tool.name)  # its env error was shown once; every trial of it fails alike
                     bar.advance(task)
             status_text = "complete"
         except KeyboardInterrupt:

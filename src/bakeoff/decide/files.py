@@ -6,13 +6,13 @@ decision.json keeps the profile itself, so re-rendering a run's report keeps it 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bakeoff.decide.decision import Decision
 from bakeoff.decide.profile import Profile, parse_profile
+from bakeoff.protocol import write_json_atomically
 from bakeoff.registry import ConfigError
 
 DECISION_SCHEMA = 1
@@ -44,9 +44,7 @@ def to_json(decision: Decision) -> dict[str, Any]:
 
 def write_decision(decision: Decision, run_dir: Path) -> Path:
     path = Path(run_dir) / "decision.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_json(decision), indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomically(path, to_json(decision))
     return path
 
 

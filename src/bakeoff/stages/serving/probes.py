@@ -45,8 +45,7 @@ class Probes:
         self.row = dict(trial.set.singles[0][0])
 
     def still_correct(self) -> str:
-        if not self.running.server.running():
-            raise Mismatch(f"the server exited (code {self.running.server.process.returncode})")
+        self.trial.still_running(self.running, "during the probes")
         self.trial.check(self.running, self.trial.set.singles[1], self.trial.set.expected_singles[1])
         self.trial.check(self.running, self.trial.set.batches[0], self.trial.set.expected_batches[0])
         return "then still answered correctly"
