@@ -10,9 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -137,15 +138,21 @@ class Probes:
             return PASS, f"UI up in {waited:.1f} s; GET {path} names the run"
         return FAIL, f"GET {path} answered without the run ({len(body)} bytes)"
 
-    def offline(self) -> Outcome:
+    def start_offline(self) -> Callable[[], Outcome]:
+        """Start the offline probe's child (its own store, its own process) and return the
+        check that waits for it: it runs alongside the first probes, which it cannot disturb."""
         job = self._child_job("offline", self.request.options, self.scratch / "offline-store", 3, 100, verify=True)
         # A fresh network namespace has no route anywhere; loopback is brought up for local servers.
         wrap = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
         child = self._spawn(job, prefix=wrap)
-        output = self._wait(child, job)
-        if output["problems"]:
-            return FAIL, f"with no network: {output['problems'][0]}"
-        return PASS, "3 runs x 100 steps logged and read back exactly in a network namespace with only loopback"
+
+        def offline() -> Outcome:
+            output = self._wait(child, job)
+            if output["problems"]:
+                return FAIL, f"with no network: {output['problems'][0]}"
+            return PASS, "3 runs x 100 steps logged and read back exactly in a network namespace with only loopback"
+
+        return offline
 
     def _child_job(self, prefix: str, options: dict, store: Path, runs: int, steps: int, *, verify: bool) -> dict:
         job = {"adapter": self.request.adapter, "options": options, "store": str(store), "experiment": EXPERIMENT,
@@ -234,6 +241,11 @@ def fetch_until(url: str, server: subprocess.Popen, deadline: float) -> tuple[st
 def capabilities_trial(adapter: TrackingAdapter, request: Request) -> Result:
     probes = Probes(adapter, request)
     result = Result(trial_id=request.trial_id, status=OK)
+    offline = None
+    try:
+        offline = probes.start_offline()
+    except OSError as exc:  # unshare missing, say: the probe fails, the others go on
+        result.probes["offline"] = {"status": FAIL, "evidence": f"could not start the child: {exc}"}
     with timed("open"):
         adapter.start_server(store=probes.store)
         adapter.open(store=probes.store, experiment=EXPERIMENT)
@@ -241,14 +253,15 @@ def capabilities_trial(adapter: TrackingAdapter, request: Request) -> Result:
                  "autolog_sklearn", "concurrent_writers"):
         with timed(name):
             result.probes[name] = run_probe(getattr(probes, name))
+    if offline is not None:
+        with timed("offline (wait for the child)"):  # before the timed search, so it runs alone
+            result.probes["offline"] = run_probe(offline)
     with timed("scale"):
         probes.scale(result)
     with timed("close"):
         adapter.close()
-    # These two start their own processes over the closed store.
-    for name in ("local_ui", "offline"):
-        with timed(name):
-            result.probes[name] = run_probe(getattr(probes, name))
+    with timed("local_ui"):  # its own process over the closed store
+        result.probes["local_ui"] = run_probe(probes.local_ui)
     return result
 
 
