@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bakeoff.measure import folder_mb
 from bakeoff.protocol import PROTOCOL_VERSION
 from bakeoff.registry import ConfigError, Tool
 
@@ -106,14 +107,13 @@ def read_info(path: Path) -> dict | None:
         return None
 
 
-def _site_packages(path: Path) -> Path:
+def site_packages(path: Path) -> Path:
     return next((path / "lib").glob("python3*/site-packages"))
 
 
 def _footprint(path: Path) -> tuple[float, int]:
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
-    packages = len(list(_site_packages(path).glob("*.dist-info")))
-    return round(size / 1e6, 1), packages
+    packages = len(list(site_packages(path).glob("*.dist-info")))
+    return round(folder_mb(path), 1), packages
 
 
 def _run(argv: list[str], log: Path) -> None:
@@ -154,7 +154,7 @@ def ensure(tool: Tool, envs_root: Path, *, offline: bool = False) -> EnvOutcome:
         # module it imports, about 2 s of numpy, pandas and scikit-learn alone.
         _run([uv(), "pip", "install", "--quiet", "--compile-bytecode", *network,
               "--python", str(path / "bin" / "python"), "-r", str(lock_file(tool))], log)
-        (_site_packages(path) / "bakeoff.pth").write_text(f"{SOURCE_DIR}\n")
+        (site_packages(path) / "bakeoff.pth").write_text(f"{SOURCE_DIR}\n")
         size_mb, packages = _footprint(path)
     except (RuntimeError, OSError, StopIteration) as exc:
         shutil.rmtree(path, ignore_errors=True)

@@ -71,5 +71,5 @@ def test_every_builtin_tool_has_a_lock_pinning_the_base_set():
 def test_a_built_env_has_its_bytecode_compiled(baseline_python):
     # Trials may not write bytecode into the env; without it compiled at build, every trial
     # process would recompile numpy, pandas and scikit-learn from source.
-    site = next((baseline_python.parents[1] / "lib").glob("python3*/site-packages"))
-    assert list((site / "sklearn" / "__pycache__").glob("__init__.cpython-3*.pyc"))
+    sklearn = envs.site_packages(baseline_python.parents[1]) / "sklearn"
+    assert list((sklearn / "__pycache__").glob("__init__.cpython-3*.pyc"))

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from bakeoff.measure import free_port
+from bakeoff.measure import Stopwatch, free_port
 from bakeoff.protocol import FAIL, OK, PASS, Request, Result
 from bakeoff.stages.contract import Unsupported, run_probe
 from bakeoff.stages.tracking.child import verify_runs
@@ -144,7 +144,11 @@ class Probes:
         job = self._child_job("offline", self.request.options, self.scratch / "offline-store", 3, 100, verify=True)
         # A fresh network namespace has no route anywhere; loopback is brought up for local servers.
         wrap = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
-        child = self._spawn(job, prefix=wrap)
+        try:
+            child = self._spawn(job, prefix=wrap)
+        except OSError as exc:  # no `unshare`, say: this probe fails with the reason, the others go on
+            reason = f"could not start the child: {exc}"
+            return lambda: (FAIL, reason)
 
         def offline() -> Outcome:
             output = self._wait(child, job)
@@ -241,11 +245,7 @@ def fetch_until(url: str, server: subprocess.Popen, deadline: float) -> tuple[st
 def capabilities_trial(adapter: TrackingAdapter, request: Request) -> Result:
     probes = Probes(adapter, request)
     result = Result(trial_id=request.trial_id, status=OK)
-    offline = None
-    try:
-        offline = probes.start_offline()
-    except OSError as exc:  # unshare missing, say: the probe fails, the others go on
-        result.probes["offline"] = {"status": FAIL, "evidence": f"could not start the child: {exc}"}
+    offline = probes.start_offline()
     with timed("open"):
         adapter.start_server(store=probes.store)
         adapter.open(store=probes.store, experiment=EXPERIMENT)
@@ -253,9 +253,8 @@ def capabilities_trial(adapter: TrackingAdapter, request: Request) -> Result:
                  "autolog_sklearn", "concurrent_writers"):
         with timed(name):
             result.probes[name] = run_probe(getattr(probes, name))
-    if offline is not None:
-        with timed("offline (wait for the child)"):  # before the timed search, so it runs alone
-            result.probes["offline"] = run_probe(offline)
+    with timed("offline (wait for the child)"):  # before the timed search, so it runs alone
+        result.probes["offline"] = run_probe(offline)
     with timed("scale"):
         probes.scale(result)
     with timed("close"):
@@ -268,8 +267,9 @@ def capabilities_trial(adapter: TrackingAdapter, request: Request) -> Result:
 @contextmanager
 def timed(step: str):
     """One line per step in the trial's log: where a capabilities trial spends its time."""
-    tick = time.perf_counter()
+    watch = Stopwatch()
     try:
-        yield
+        with watch.timing():
+            yield
     finally:
-        print(f"[bakeoff] {step}: {time.perf_counter() - tick:.2f} s", file=sys.stderr, flush=True)
+        print(f"[bakeoff] {step}: {watch.seconds:.2f} s", file=sys.stderr, flush=True)
