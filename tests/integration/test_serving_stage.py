@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff import bake, envs, registry
-from bakeoff.stages.serving.process import SERVER_MARKER
+from bakeoff.host import bake, envs, registry
+from bakeoff.worker.processes import TREE_MARKER
+from bakeoff.stages.serving.figures import GeneratorCeiling, OpenLoop, Sweep
 from bakeoff.stages.serving.spec import SERVING
 from tests.conftest import bakeoff_cli
 
@@ -73,7 +74,7 @@ def test_each_server_answers_exactly_and_refuses_bad_input(smoke, entry):
 def test_nothing_of_a_server_outlives_its_stop(smoke, entry):
     out = smoke(entry)
     assert out["alive_after_stop"] == []
-    assert processes_with(f"{SERVER_MARKER}={out['token']}") == []
+    assert processes_with(f"{TREE_MARKER}={out['token']}") == []
     # Whether SIGTERM alone stopped it within 5 s is a timed property of the tool: the run's
     # sigterm probe reports it (LitServe's workers ignore it; Ray sometimes needs longer under
     # load). What must hold here is that nothing is left afterwards, whatever it took.
@@ -91,7 +92,9 @@ def test_no_server_survives_a_real_run(tmp_path):
     assert tool["facts"]["correctness"].startswith("all")
     assert tool["metrics"]["p99_ms"]["median"] >= tool["metrics"]["p50_ms"]["median"] > 0
     assert tool["metrics"]["max_rps"]["median"] > 0
-    assert tool["facts"]["generator_ceiling"]["wrk_rps"] > tool["metrics"]["max_rps"]["median"] > 0
+    assert GeneratorCeiling.find(tool).wrk_rps > tool["metrics"]["max_rps"]["median"] > 0
+    assert len(Sweep.find(tool).curve) == len(SERVING.quick["concurrency"]) and OpenLoop.find(tool).single.sent > 0
+    assert tool["facts"]["service_lines"] > 0 and tool["adapter_lines"] > 0
     assert tool["metrics"]["saturation_rps"]["median"] > 0
     assert set(tool["probes"]) == set(SERVING.probes)
     assert processes_with(f"BAKEOFF_TRIAL={results['run_id']}/") == []

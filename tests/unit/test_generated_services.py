@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff import registry
+from bakeoff.host import registry
 from bakeoff.stages.contract import Unsupported, load_adapter
 from bakeoff.stages.serving.contract import ServingAdapter
 

@@ -1,22 +1,29 @@
-"""The serving stage's pure logic: payloads, load-generator parsing, process trees, the spec, the
-contract of every registered serving adapter, and the report figures."""
+"""The serving stage's pure logic: payloads, load-generator parsing, the spec, the contract of
+every registered serving adapter, its smoke call, the figure data and the report figures."""
 
 import ast
+import dataclasses
 import json
 import math
-import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bakeoff import registry
 from bakeoff.data.batches import CATEGORICAL, FEATURES, NUMERIC
-from bakeoff.report.sections import serving as section
-from bakeoff.stages.serving import load, payload, process
+from bakeoff.host import registry
+from bakeoff.stages.contract import load_adapter
+from bakeoff.stages.serving import figures as data
+from bakeoff.stages.serving import load, payload, section
+from bakeoff.stages.serving.contract import ServingAdapter
+from bakeoff.stages.serving.smoke import check_call
 from bakeoff.stages.serving.spec import SERVING
+from bakeoff.stages.spec import resolve
+from bakeoff.worker.figure_data import FigureData
+from bakeoff.worker.protocol import Request, check_facts
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "student-quick" / "results.json"
 
 ROW = {"month": 9.0, "weekday": 2.0, "sched_dep_hour": 7.0, "distance": 1089.0, "temp": None, "humid": 60.1,
        "wind_speed": 10.35702, "precip": 0.0, "visib": 10.0, "pressure": None, "carrier": "UA", "origin": "EWR",
@@ -124,42 +131,6 @@ def test_lua_long_strings_survive_closing_brackets():
     assert quoted.startswith("[") and text in quoted and f"]{'=' * (level - 1)}]" not in text
 
 
-def test_proc_net_addresses():
-    assert process._address("0100007F", 8) == "127.0.0.1"
-    assert process._address("00000000", 8) == "0.0.0.0"
-    assert process._address("0000000000000000FFFF00000100007F", 32) == "127.0.0.1"
-    assert process.is_loopback("127.0.0.1") and process.is_loopback("::1") and not process.is_loopback("0.0.0.0")
-
-
-def test_a_server_tree_is_found_sampled_and_stopped(tmp_path):
-    server = process.Server(["sh", "-c", "sleep 30 & sleep 30 & wait"], env={}, cwd=tmp_path, log=tmp_path / "log")
-    time.sleep(0.3)
-    assert len(server.pids(fresh=True)) == 3
-    mb, count, how = server.memory()
-    assert count == 3 and mb > 0 and how in ("pss", "rss", "pss+rss")
-    stopped = server.stop(limit=3)
-    # sh forwards nothing: the sleeps outlive SIGTERM to the main process and are killed after it.
-    assert process.marked(server.token) == []
-    assert stopped.clean is False and len(stopped.leftovers) == 2
-
-
-def test_a_server_that_handles_sigterm_stops_clean(tmp_path):
-    script = "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(0)); time.sleep(30)"
-    with process.Server([sys.executable, "-c", script], env={}, cwd=tmp_path, log=tmp_path / "log") as server:
-        time.sleep(0.5)
-        stopped = server.stop(limit=3)
-    assert stopped.clean and stopped.seconds < 3 and stopped.exit_code == 0
-    assert process.marked(server.token) == []
-
-
-def test_the_context_manager_never_leaves_a_tree(tmp_path):
-    with pytest.raises(RuntimeError):
-        with process.Server(["sleep", "30"], env={}, cwd=tmp_path, log=tmp_path / "log") as server:
-            raise RuntimeError("trial broke")
-    assert process.marked(server.token) == []
-    assert subprocess.run(["true"]).returncode == 0
-
-
 def test_spec_sizes_and_definitions_agree():
     for settings in (SERVING.quick, SERVING.full):
         assert settings["rate"] > 0 and settings["concurrency"] == sorted(settings["concurrency"])
@@ -183,25 +154,34 @@ def test_every_registered_serving_adapter_takes_keyword_arguments_only():
                 assert not [a.arg for a in method.args.args[1:]], f"{entry.name}.{method.name}"
 
 
+def _figure_data(p50, rps):
+    curve = [data.SweepPoint(connections=c, rps=rps * (0.8 + c / 320), p50_ms=p50 * c, p90_ms=p50 * c * 2,
+                             p99_ms=p50 * c * 3, errors=0, requests=100) for c in (1, 8, 32, 64)]
+    phase = data.LoadPhase(offered_rps=40, achieved_rps=40.2, sent=160, errors=0, dropped=0, error_rate=0.0,
+                           p50_ms=p50, p90_ms=p50 * 2, p99_ms=p50 * 3)
+    return [data.Sweep(curve=curve, peak_memory_mb=200.0, max_rps_by_round=[rps]),
+            data.OpenLoop(single=phase, batch=phase),
+            data.Floor(single=data.FloorTimes(predict=3.0, handle=3.5), batch=data.FloorTimes(predict=3.2, handle=4.0)),
+            data.Listening(sockets=["127.0.0.1:1234 (python)"])]
+
+
 def _stage(ceiling_rps=5000.0):
     def metric(median, ratio=None):
         return {"median": median, "ratio": {"median": ratio} if ratio else None}
 
     def tool(baseline, p50, rps, ratio):
         return {"baseline": baseline, "status": "ok", "version": "1", "config": "cfg <&>", "env": {"size_mb": 300, "packages": 40},
+                "adapter_lines": 60,
                 "metrics": {"p50_ms": metric(p50, ratio), "p99_ms": metric(p50 * 3, ratio), "max_rps": metric(rps, ratio), "saturation_rps": metric(rps, ratio),
-                            "cold_start_seconds": metric(2.0), "peak_memory_mb": metric(200.0), 
+                            "cold_start_seconds": metric(2.0), "peak_memory_mb": metric(200.0),
                             "idle_memory_mb": metric(190.0)},
-                "facts": {"sweep": {"curve": [{"connections": c, "rps": rps * (0.8 + c / 320), "p50_ms": p50 * c,
-                                              "p90_ms": p50 * c * 2, "p99_ms": p50 * c * 3, "errors": 0, "requests": 100}
-                                             for c in (1, 8, 32, 64)]},
-                          "open_loop": {"single": {"offered_rps": 40, "achieved_rps": 40.2, "p50_ms": p50, "p99_ms": p50 * 3}},
-                          "floor_ms": {"single": {"predict": 3.0, "handle": 3.5}, "batch": {"predict": 3.2, "handle": 4.0}},
-                          "code_lines": {"adapter": 60, "service": 40}, "processes": 2}}
+                "facts": {"service_lines": 40, "processes": 2},
+                "figures": {d.KIND: d.dump() for d in _figure_data(p50, rps)}}
 
     stage = {"baseline": "fastapi", "tools": {"fastapi": tool(True, 4.0, 300.0, None), "fast<tool>": tool(False, 3.0, 4500.0, 0.75)}}
-    stage["tools"]["fastapi"]["facts"]["generator_ceiling"] = {
-        "endpoint": "raw ASGI", "connections": 64, "wrk_rps": ceiling_rps, "k6_rps": 4000.0}
+    ceiling = data.GeneratorCeiling(endpoint="raw ASGI", connections=64, wrk_rps=ceiling_rps, wrk_p50_ms=1.0,
+                                    k6_rps=4000.0, k6_p50_ms=2.0, k6_errors=0)
+    stage["tools"]["fastapi"]["figures"][ceiling.KIND] = ceiling.dump()
     return stage
 
 
@@ -214,7 +194,87 @@ def test_report_figures_are_well_formed_and_flag_the_generator_ceiling():
     table = figures[1].text
     assert "near the generator ceiling" in table  # 4,500 req/s against a 5,000 req/s ceiling
     assert "(×0.750)" in table and "Generator ceiling" in table and "In-process floor" in table
+    costs = figures[2].text
+    assert "| 60 | 40 |" in costs  # adapter lines from the host's count, service lines from the fact
 
 
 def test_report_figures_skip_a_stage_without_tools():
     assert section.figures({"tools": {}}) == []
+
+
+def test_a_tool_without_figure_data_is_left_out_of_the_curves_but_kept_in_the_tables():
+    stage = _stage()
+    failed = stage["tools"]["fast<tool>"]
+    failed.update(status="failed", reason="did not start", figures={}, facts={})
+    figures = section.figures(stage)
+    assert "fast<tool>" not in figures[0].text
+    assert "fast<tool>" in figures[1].text and "failed: did not start" in figures[1].text
+
+
+def test_every_figure_data_kind_is_the_stages_own_and_round_trips():
+    kinds = [v for v in vars(data).values() if isinstance(v, type) and issubclass(v, FigureData) and v is not FigureData]
+    assert len({k.KIND for k in kinds}) == len(kinds) == 7
+    assert all(k.KIND.startswith("serving.") and k.VERSION == 1 for k in kinds)
+    for item in _figure_data(3.0, 250.0):
+        tool = {"figures": {item.KIND: json.loads(json.dumps(item.dump()))}}
+        assert type(item).find(tool) == item
+
+
+def _example_stage() -> dict:
+    """The shipped example's serving part, brought to the typed channel by the stage's own hook
+    when it is still a schema-1 file."""
+    results = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    stage = results["stages"]["serving"]
+    if results["schema"] == 1:
+        upgrade = resolve(SERVING.upgrade_facts)
+        for tool in stage["tools"].values():
+            tool["facts"], tool["figures"] = upgrade(tool["facts"])
+    return stage
+
+
+def test_the_example_renders_through_the_typed_figure_data_without_dict_reprs():
+    stage = _example_stage()
+    for tool in stage["tools"].values():
+        check_facts(tool["facts"])  # only scalars are left
+        assert data.Sweep.find(tool) and data.OpenLoop.find(tool) and data.Floor.find(tool)
+    figures = section.figures(stage)
+    assert [f.title for f in figures] == ["Latency against throughput", "Each server beside the FastAPI baseline",
+                                          "What each server costs to run and to write"]
+    for figure in figures:
+        ET.fromstring(figure.svg)
+        for text in (figure.text, figure.svg):
+            assert "{'" not in text and "': " not in text and "['" not in text
+    assert "Generator ceiling" in figures[1].text and "In-process floor" in figures[1].text
+    assert "beyond loopback" in figures[2].text  # Ray's internal servers listen on every interface
+
+
+def test_upgrading_schema_1_facts_keeps_scalars_and_moves_structure():
+    old = {"cores": "one core: nothing pinned", "workers": 1, "code_lines": {"adapter": 70, "service": 35},
+           "stop": {"seconds": 0.2, "clean": True, "leftovers": [], "exit_code": -15},
+           "listening": ["0.0.0.0:1 (python)"], "listening_beyond_loopback": ["0.0.0.0:1 (python)"],
+           "sweep": {"curve": [{"connections": 1, "rps": 300, "p50_ms": 3.2, "p90_ms": 3.4, "p99_ms": 4.2,
+                                "errors": 0, "requests": 610}], "peak_memory_mb": 191.1, "max_rps_by_round": [300]}}
+    facts, figures = data.upgrade_facts(old)
+    assert facts == {"cores": "one core: nothing pinned", "workers": 1, "service_lines": 35}
+    assert set(figures) == {data.Stop.KIND, data.Listening.KIND, data.Sweep.KIND}
+    assert data.Listening.find({"figures": figures}).beyond_loopback == ["0.0.0.0:1 (python)"]
+    sweep = data.Sweep.find({"figures": figures})
+    assert sweep.curve[0].rps == 300.0 and isinstance(sweep.curve[0].rps, float)
+    assert old["code_lines"] == {"adapter": 70, "service": 35}  # the input is left alone
+
+
+def test_the_smoke_call_prepares_and_builds_a_request_without_a_server(data_dir, tmp_path):
+    entry = next(e for e in registry.entries("serving") if e.name == "fastapi")
+    adapter = load_adapter(entry.spec.adapter, ServingAdapter, entry.spec.options)
+    request = Request(trial_id="check", stage="serving", entry="fastapi", adapter=entry.spec.adapter, kind="check",
+                      options=entry.spec.options, settings=SERVING.settings(quick=True), data_dir=str(data_dir),
+                      scratch=str(tmp_path), result_path=str(tmp_path / "result.json"))
+    line = check_call(adapter, request)
+    assert "POST /predict" in line and "\n" not in line
+    assert (tmp_path / "check-service" / "service.py").is_file()
+    assert resolve(SERVING.smoke) is check_call
+
+
+def test_the_stop_figure_data_is_what_the_smoke_job_reports():
+    stop = data.Stop(seconds=0.2, clean=False, leftovers=["python(12)"], exit_code=None)
+    assert dataclasses.asdict(stop) == {"seconds": 0.2, "clean": False, "leftovers": ["python(12)"], "exit_code": None}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bakeoff.stages.contract import Unsupported
+from bakeoff.stages.contract import Unsupported, required
 
 MAIN_MODEL = "flights"
 # In batching mode a service appends the row count of every model call, one per line, to this
@@ -35,8 +35,37 @@ class HttpRequest:
 
 
 class ServingAdapter:
-    """One model server. Constructed with the options from its tool.toml."""
+    """One model server. Constructed with the options from its tool.toml, once per trial; the
+    workload owns every process, the adapter only translates.
 
+    Call order, for each server a trial starts (a trial may start several in turn, with a fresh
+    `workdir` each; the same instance serves them one after the other, never two at once):
+
+    1. `prepare(models=, workdir=, workers=, batching=)` writes the service into `workdir`. It
+       may also be called on its own, as a dry run in an empty folder, to learn whether several
+       models or batching are supported (raise Unsupported before writing anything).
+    2. `command(workdir=, port=)` names the foreground argv, then `environment(workdir=)` the
+       extra variables. Values `prepare` and `command` keep on `self` (ports, paths) are the
+       adapter's to use in the calls that follow, until the next `prepare`.
+    3. The workload starts the argv itself (a ProcessTree in the trial's process group), pins
+       it to the server's core and polls until the first correct answer.
+    4. Per HTTP call: `request(rows=, model=)` builds the body, the workload sends it, and
+       `predictions(body=)` reads a 200 answer; the answers are checked against the model in
+       process. `health_paths()`, `openapi_path()` and `metrics_url(base=)` name endpoints the
+       probes then GET.
+    5. `switch_model(base=, workdir=, model=, path=)`, at most once, while the server runs: the
+       hot-reload probe, followed by more `request`/`predictions` calls.
+    6. The workload stops the server with SIGTERM (SIGKILL after the limit for whatever is
+       left); no adapter method is called for that, and none after it for this server.
+
+    `bakeoff check` (smoke.check_call) makes steps 1 and 2 and one `request`, and starts nothing.
+
+    `constant_command(workdir=, port=)` is not a server under test: only the stage's baseline
+    provides it, a trivial constant endpoint the workload starts, loads with the same
+    generators and stops, before its own server (the generator ceiling of the capacity trial).
+    """
+
+    @required
     def prepare(self, *, models: dict[str, Path], workdir: Path, workers: int, batching: bool = False) -> None:
         """Write into `workdir` everything the server needs to serve `models` (name -> pickled
         Pipeline file): service code, configuration, the model in the tool's own format if it has
@@ -44,27 +73,30 @@ class ServingAdapter:
         tool's adaptive request batching and append each model call's row count to
         `workdir/BATCH_LOG`. Raise Unsupported at once (before writing) for more than one model
         or for batching when the tool cannot do it."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
+    @required
     def command(self, *, workdir: Path, port: int) -> list[str]:
         """argv that runs the prepared server in the foreground, HTTP on 127.0.0.1:`port` and
         nothing on other interfaces. Extra ports the tool needs are the adapter's to pick (free
         loopback ports)."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def environment(self, *, workdir: Path) -> dict[str, str]:
         """Extra environment for the server process: telemetry off, tool homes inside `workdir`."""
         return {}
 
+    @required
     def request(self, *, rows: list[dict], model: str = MAIN_MODEL) -> HttpRequest:
         """The request asking model `model` for P(late) of `rows` (records: feature -> value,
         None for a missing number; a probe may pass a wrong type or leave a feature out, which
         the request must carry as given)."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
+    @required
     def predictions(self, *, body: bytes) -> list[float]:
         """P(late) per row from a successful response body."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def health_paths(self) -> dict[str, str]:
         """{"live": path, "ready": path} of the tool's liveness and readiness endpoints (the same

@@ -17,7 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bakeoff.measure import percentile
+from bakeoff.worker.measure import percentile
 from bakeoff.stages.serving.contract import HttpRequest
 from bakeoff.stages.serving.process import pinning
 

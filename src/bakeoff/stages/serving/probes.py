@@ -7,22 +7,22 @@ from __future__ import annotations
 
 import json
 import pickle
-import statistics
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bakeoff.data.batches import FEATURES, LABEL, load_months, reference_pipeline
-from bakeoff.protocol import FAIL, OK, PASS, UNSUPPORTED, Result
 from bakeoff.stages.contract import Unsupported, run_probe
 from bakeoff.stages.serving import load
-from bakeoff.measure import free_port
 from bakeoff.stages.serving.client import HOST, get, post, send_raw
-from bakeoff.stages.serving.contract import BATCH_LOG, MAIN_MODEL, HttpRequest
+from bakeoff.stages.serving.contract import BATCH_LOG, MAIN_MODEL, HttpRequest, ServingAdapter
+from bakeoff.stages.serving.figures import GeneratorCeiling, Sweep, SweepPoint
 from bakeoff.stages.serving.payload import predict
-from bakeoff.stages.serving.process import MemorySampler, Server
-from bakeoff.stages.serving.workload import Mismatch, Running, Trial, server_environment
+from bakeoff.stages.serving.workload import Mismatch, Running, Trial, server_environment, serving_trial
+from bakeoff.worker.measure import free_port
+from bakeoff.worker.processes import MemorySampler, ProcessTree
+from bakeoff.worker.protocol import FAIL, OK, PASS, UNSUPPORTED, Request, Result
 
 Outcome = tuple[str, str]
 SECOND_MODEL = "second"
@@ -116,7 +116,7 @@ class Probes:
         if all(status == 200 for _, status in seen.values()):
             same = " (one endpoint for both)" if paths["live"] == paths["ready"] else ""
             return PASS, f"GET {paths['live']} and {paths['ready']} answered 200{same}"
-        return FAIL, f"answers: {seen}"
+        return FAIL, "answers: " + ", ".join(f"GET {path}: HTTP {status}" for path, status in seen.values())
 
     def openapi(self) -> Outcome:
         path = self.adapter.openapi_path()
@@ -126,7 +126,7 @@ class Probes:
         document = json.loads(body)
         version = document.get("openapi") or document.get("swagger")
         if not version:
-            return FAIL, f"GET {path}: JSON without an openapi/swagger version ({sorted(document)[:6]})"
+            return FAIL, f"GET {path}: JSON without an openapi/swagger version (keys: {', '.join(sorted(document)[:6])})"
         return PASS, f"GET {path}: OpenAPI {version} document with {len(document.get('paths', {}))} paths"
 
     def prometheus_metrics(self) -> Outcome:
@@ -136,14 +136,16 @@ class Probes:
         families = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
         if status != 200 or not families:
             return FAIL, f"GET {url}: HTTP {status}, {len(families)} metric families"
-        requests = [f for f in families if "request" in f][:3]
-        return PASS, f"GET {url.split(str(self.running.port))[-1] or url}: {len(families)} metric families, e.g. {requests or families[:3]}"
+        examples = [f for f in families if "request" in f][:3] or families[:3]
+        return PASS, (f"GET {url.split(str(self.running.port))[-1] or url}: {len(families)} metric families, "
+                      f"e.g. {', '.join(examples)}")
 
     def loopback_only(self) -> Outcome:
-        shown, exposed = self.trial.listening_fact(self.running)
+        found = self.trial.listening(self.running)
+        shown, exposed = found.sockets, found.beyond_loopback
         if exposed:
-            return FAIL, f"{len(exposed)} of {len(shown)} listening sockets beyond loopback: {exposed[:6]}"
-        return PASS, f"all {len(shown)} listening sockets on loopback: {shown[:6]}"
+            return FAIL, f"{len(exposed)} of {len(shown)} listening sockets beyond loopback: {', '.join(exposed[:6])}"
+        return PASS, f"all {len(shown)} listening sockets on loopback: {', '.join(shown[:6])}"
 
     def hot_reload(self, second: Path) -> Outcome:
         expected = predict(pickle.loads(second.read_bytes()), self.trial.set.batches[0])
@@ -165,7 +167,7 @@ class Probes:
         return PASS, f"switched to a second model in {seconds:.1f} s without a restart; its predictions match exactly"
 
 
-def ceiling(trial: Trial) -> dict | None:
+def ceiling(trial: Trial) -> GeneratorCeiling | None:
     """The constant endpoint under the same generators: what the HTTP stack and the generators
     can do here at most. Only the baseline provides it (see the contract)."""
     workdir = trial.scratch / "constant"
@@ -178,7 +180,7 @@ def ceiling(trial: Trial) -> dict | None:
     s = trial.settings
     requests = trial.singles()
     env = {**server_environment(trial.adapter, workdir), "TMPDIR": str(trial.short_tmp("constant"))}
-    with Server(argv, env=env, cwd=workdir,
+    with ProcessTree(argv, env=env, cwd=workdir,
                 log=trial.scratch / "constant.server.log") as server:
         deadline = time.perf_counter() + 60
         while True:
@@ -197,28 +199,27 @@ def ceiling(trial: Trial) -> dict | None:
         k6 = load.run_k6(port=port, phases=[{"name": "ceiling", "vus": top, "seconds": s["sweep_s"], "requests": requests}],
                          workdir=trial.scratch / "k6-constant", core=trial.generator_core, log=trial.log)["ceiling"]
         server.stop(limit=s["stop_limit_s"])
-    return {"endpoint": "raw ASGI app under uvicorn returning a constant, 1 process, pinned like the servers",
-            "connections": top, "wrk_rps": round(wrk.rps, 1), "wrk_p50_ms": round(wrk.p50_ms, 3),
-            "k6_rps": round(k6.achieved_rps, 1), "k6_p50_ms": round(k6.quantile(50), 3),
-            "k6_errors": k6.errors}
+    return GeneratorCeiling(endpoint="raw ASGI app under uvicorn returning a constant, 1 process, pinned like the servers",
+                            connections=top, wrk_rps=round(wrk.rps, 1), wrk_p50_ms=round(wrk.p50_ms, 3),
+                            k6_rps=round(k6.achieved_rps, 1), k6_p50_ms=round(k6.quantile(50), 3),
+                            k6_errors=k6.errors)
 
 
-def sweep(trial: Trial, running: Running, memory: MemorySampler) -> dict:
+def sweep(trial: Trial, running: Running, memory: MemorySampler) -> Sweep:
     s = trial.settings
-    rounds: dict[int, list[dict]] = {c: [] for c in s["concurrency"]}
+    rounds: dict[int, list[load.Closed]] = {c: [] for c in s["concurrency"]}
     since = time.perf_counter()
     for index in range(s["sweep_rounds"]):
         for connections in s["concurrency"]:
-            closed = trial.closed_loop(running, connections, s["sweep_s"], trial.scratch / "wrk")
-            rounds[connections].append(closed.summary())
+            rounds[connections].append(trial.closed_loop(running, connections, s["sweep_s"], trial.scratch / "wrk"))
     curve = []
     for connections, runs in rounds.items():
-        best = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]  # the median round
-        curve.append({"connections": connections, "rps": best["rps"], "p50_ms": best["p50_ms"],
-                      "p90_ms": best["p90_ms"], "p99_ms": best["p99_ms"],
-                      "errors": sum(r["errors"] for r in runs), "requests": sum(r["requests"] for r in runs)})
-    return {"curve": curve, "peak_memory_mb": round(memory.peak(since), 1),
-            "max_rps_by_round": [max(rounds[c][i]["rps"] for c in rounds) for i in range(s["sweep_rounds"])]}
+        median = sorted(runs, key=lambda r: r.rps)[len(runs) // 2]  # the median round
+        curve.append(SweepPoint(connections=connections, rps=round(median.rps, 3), p50_ms=round(median.p50_ms, 3),
+                                p90_ms=round(median.p90_ms, 3), p99_ms=round(median.p99_ms, 3),
+                                errors=sum(r.errors for r in runs), requests=sum(r.requests for r in runs)))
+    return Sweep(curve=curve, peak_memory_mb=round(memory.peak(since), 1),
+                 max_rps_by_round=[round(max(rounds[c][i].rps for c in rounds), 3) for i in range(s["sweep_rounds"])])
 
 
 def feature_support(trial: Trial) -> tuple[dict[str, str], dict[str, str]]:
@@ -269,10 +270,15 @@ def multi_probe(trial: Trial, running: Running, second: Path) -> Outcome:
     if other == trial.set.expected_batches[0]:
         return FAIL, "the two models gave identical answers, so routing cannot be told apart"
     paths = {trial.http(rows, m).path for m in (MAIN_MODEL, SECOND_MODEL)}
-    return PASS, f"one server answered two models at {sorted(paths)}, each exactly as its own model"
+    return PASS, f"one server answered two models at {' and '.join(sorted(paths))}, each exactly as its own model"
 
 
-def capacity_trial(trial: Trial) -> Result:
+def capacity_trial(adapter: ServingAdapter, request: Request, *, import_seconds: float) -> Result:
+    with serving_trial(adapter, request) as trial:
+        return measure_capacity(trial)
+
+
+def measure_capacity(trial: Trial) -> Result:
     s = trial.settings
     result = Result(trial_id=trial.request.trial_id, status=OK, facts=dict(trial.facts))
     try:
@@ -281,19 +287,19 @@ def capacity_trial(trial: Trial) -> Result:
         found = None
         result.facts["generator_ceiling_error"] = f"{type(exc).__name__}: {exc}"[:500]
     if found:
-        result.facts["generator_ceiling"] = found
+        result.put(found)
     second = second_model(trial)
     running = trial.start("server")
     result.facts.update(trial.facts)
-    result.facts["floor_ms"] = {kind: {step: round(statistics.median(v), 3) for step, v in steps.items()}
-                                for kind, steps in trial.floor.items()}
+    result.put(trial.floor_data())
     result.facts["cold_start_seconds"] = round(running.cold_start, 3)
     probes = Probes(trial, running)
     try:
         with MemorySampler(running.server) as memory:
             result.facts["correctness"] = trial.check_all(running)
-            result.facts["sweep"] = sweep(trial, running, memory)
-        by_round = result.facts["sweep"]["max_rps_by_round"]
+            swept = sweep(trial, running, memory)
+        result.put(swept)
+        by_round = swept.max_rps_by_round
         result.metrics["max_rps"] = sorted(by_round)[len(by_round) // 2]
         result.samples["max_rps"] = by_round
         for name in ("malformed_json", "wrong_schema", "missing_fields", "big_body", "dropped_connections",
@@ -302,13 +308,13 @@ def capacity_trial(trial: Trial) -> Result:
         result.probes["hot_reload"] = run_probe(lambda: probes.hot_reload(second))
     finally:
         stopped = trial.stop(running)
-    result.facts["stop"] = stopped
+    result.put(stopped)
     limit = s["stop_limit_s"]
-    if stopped["clean"]:
-        result.probes["sigterm"] = {"status": PASS, "evidence": f"SIGTERM to the main process: every process of the server gone in {stopped['seconds']:.2f} s"}
+    if stopped.clean:
+        result.probes["sigterm"] = {"status": PASS, "evidence": f"SIGTERM to the main process: every process of the server gone in {stopped.seconds:.2f} s"}
     else:
         result.probes["sigterm"] = {"status": FAIL, "evidence": (
-            f"SIGTERM to the main process: after {limit:.0f} s still running: {', '.join(stopped['leftovers'][:6])} "
+            f"SIGTERM to the main process: after {limit:.0f} s still running: {', '.join(stopped.leftovers[:6])} "
             f"(killed with SIGKILL)")}
     supported, missing = feature_support(trial)
     for feature, probe in (("batching", "adaptive_batching"), ("several_models", "several_models")):

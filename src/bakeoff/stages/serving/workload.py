@@ -9,11 +9,12 @@ figure exists), then loads it with real generators on the other core, and stops 
 Trial kinds: `latency` (repeated, interleaved): cold start, correctness, memory, open-loop latency
 at the common offered rate (k6), saturation throughput (wrk), stop time. `capacity` (once per
 tool): the concurrency sweep, the generator ceiling (baseline only), robustness and feature probes.
+Metrics and scalar facts go into the Result as they are; anything with structure (the load
+phases, the floor, the listening sockets, the stop) as typed figure data (`figures.py`).
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import signal
@@ -22,16 +23,20 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
-from bakeoff.protocol import OK, Request, Result
 from bakeoff.stages.serving import load
-from bakeoff.measure import free_port
 from bakeoff.stages.serving.client import post
 from bakeoff.stages.serving.contract import MAIN_MODEL, HttpRequest, ServingAdapter
+from bakeoff.stages.serving.figures import Floor, FloorTimes, Listening, LoadPhase, OpenLoop, Saturation, Stop
 from bakeoff.stages.serving.payload import RequestSet, request_rows
-from bakeoff.stages.serving.process import MemorySampler, Server, is_loopback, pinning
+from bakeoff.stages.serving.process import pinning
+from bakeoff.worker.measure import code_lines, free_port
+from bakeoff.worker.processes import MemorySampler, ProcessTree, is_loopback
+from bakeoff.worker.protocol import OK, Request, Result
 
 HELD_OUT_MONTH = 9  # the reference model trains on months 1-3; September is unseen, with real drift
 
@@ -67,7 +72,7 @@ def server_environment(adapter: ServingAdapter, workdir: Path) -> dict[str, str]
 class Running:
     """A started server that has answered correctly."""
 
-    server: Server
+    server: ProcessTree
     port: int
     cold_start: float
     prepare_seconds: float
@@ -94,7 +99,7 @@ class Trial:
         self.floor = self.reference(singles, batches)["timings"]
         self.log = self.scratch / "load.log"
         self.links: list[Path] = []
-        self.facts: dict[str, object] = {
+        self.facts: dict[str, str | int | float] = {
             "cores": (f"server pinned to core {self.server_core} after start-up, load generators on core "
                       f"{self.generator_core}" if self.server_core is not None else "one core: nothing pinned"),
             "workers": self.settings["workers"],
@@ -162,11 +167,12 @@ class Trial:
         prepare_seconds = time.perf_counter() - tick
         port = free_port()
         argv = self.adapter.command(workdir=workdir, port=port)
-        self.facts["code_lines"] = {"adapter": code_lines(Path(inspect.getsourcefile(type(self.adapter)))),
-                                    "service": sum(code_lines(f) for f in workdir.rglob("*")
-                                                   if f.suffix in (".py", ".json") and f.is_file())}
+        # What the adapter writes for the tool (service code, configuration); the adapter's own
+        # size is counted once, on the host (`adapter_lines`).
+        self.facts["service_lines"] = sum(code_lines(f.read_text(errors="replace")) for f in workdir.rglob("*")
+                                          if f.suffix in (".py", ".json") and f.is_file())
         env = {**server_environment(self.adapter, workdir), "TMPDIR": str(self.short_tmp(name))}
-        server = Server(argv, env=env, cwd=workdir, log=self.scratch / f"{name}.server.log")
+        server = ProcessTree(argv, env=env, cwd=workdir, log=self.scratch / f"{name}.server.log")
         rows, expected, model = check or (self.set.singles[0], self.set.expected_singles[0], MAIN_MODEL)
         running = Running(server, port, 0.0, prepare_seconds, workdir)
         try:
@@ -208,10 +214,10 @@ class Trial:
             raise ServerExited(f"the server's main process exited (code {running.server.process.returncode}) "
                                f"{when}; log tail: {running.server.log_tail(600)}")
 
-    def stop(self, running: Running) -> dict:
+    def stop(self, running: Running) -> Stop:
         outcome = running.server.stop(limit=self.settings["stop_limit_s"])
-        return {"seconds": round(outcome.seconds, 3), "clean": outcome.clean, "leftovers": outcome.leftovers,
-                "exit_code": outcome.exit_code}
+        return Stop(seconds=round(outcome.seconds, 3), clean=outcome.clean, leftovers=list(outcome.leftovers),
+                    exit_code=outcome.exit_code)
 
     # -- load --------------------------------------------------------------------------------
     def singles(self) -> list[HttpRequest]:
@@ -250,26 +256,28 @@ class Trial:
         self.set = RequestSet(singles, batches, answers["single"], answers["batch"])
         return out
 
-    def listening_fact(self, running: Running) -> tuple[list[str], list[str]]:
+    def floor_data(self) -> Floor:
+        """Median ms of the floor's timings (see floor.py)."""
+        steps = {kind: FloorTimes(**{step: round(statistics.median(v), 3) for step, v in timings.items()})
+                 for kind, timings in self.floor.items()}
+        return Floor(single=steps["single"], batch=steps["batch"])
+
+    def listening(self, running: Running) -> Listening:
         sockets = running.server.listening()
         shown = [f"{address}:{port} ({name})" for address, port, name in sockets]
         exposed = [text for text, (address, _, _) in zip(shown, sockets) if not is_loopback(address)]
-        return shown, exposed
+        return Listening(sockets=shown, beyond_loopback=exposed)
 
 
-def run_trial(adapter: ServingAdapter, request: Request, *, import_seconds: float) -> Result:
-    if request.kind not in ("latency", "capacity"):
-        raise ValueError(f"serving has no trial kind {request.kind!r}")
+@contextmanager
+def serving_trial(adapter: ServingAdapter, request: Request) -> Iterator[Trial]:
+    """A trial that owns its server: whatever happens, the /tmp links go with it."""
     # The runner ends a trial (time-out, Ctrl-C) with SIGTERM: turn it into an exception so the
-    # `finally` blocks below stop the server and remove the /tmp links before the process goes.
+    # `finally` blocks stop the server and remove the /tmp links before the process goes.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     trial = Trial(adapter, request)
     try:
-        if request.kind == "latency":
-            return latency_trial(trial, import_seconds)
-        from bakeoff.stages.serving.probes import capacity_trial
-
-        return capacity_trial(trial)
+        yield trial
     finally:
         trial.remove_links()
 
@@ -278,7 +286,12 @@ def _exit_on_sigterm(signum, frame) -> None:
     raise SystemExit(f"stopped by signal {signum}")
 
 
-def latency_trial(trial: Trial, import_seconds: float) -> Result:
+def latency_trial(adapter: ServingAdapter, request: Request, *, import_seconds: float) -> Result:
+    with serving_trial(adapter, request) as trial:
+        return measure_latency(trial, import_seconds)
+
+
+def measure_latency(trial: Trial, import_seconds: float) -> Result:
     s = trial.settings
     floor = trial.floor
     running = trial.start("server")
@@ -295,7 +308,7 @@ def latency_trial(trial: Trial, import_seconds: float) -> Result:
             peak = memory.peak(loaded_from)
             trial.check(running, trial.set.batches[0], trial.set.expected_batches[0])  # still right after load
             trial.still_running(running, "during the load")
-        listening, exposed = trial.listening_fact(running)
+        listening = trial.listening(running)
         processes = memory.processes()
     finally:
         stopped = trial.stop(running)
@@ -309,32 +322,21 @@ def latency_trial(trial: Trial, import_seconds: float) -> Result:
         "saturation_rps": saturation.rps,
         "cold_start_seconds": running.cold_start,
         "idle_memory_mb": idle, "peak_memory_mb": peak,
-        "stop_seconds": stopped["seconds"],
+        "stop_seconds": stopped.seconds,
     })
     result.samples.update({"single_latency_ms": single.latencies_ms, "batch_latency_ms": batch.latencies_ms})
     result.facts.update({
-        "open_loop": {"single": single.summary(), "batch": batch.summary()},
-        "saturation": saturation.summary(),
         # What the server adds to the model's own time, in this trial (not a metric: a difference
         # of two noisy figures has no meaningful ratio to the baseline's).
         "overhead_p50_ms": round(single.quantile(50) - floor_single, 3),
-        "floor_ms": {kind: {step: round(statistics.median(v), 3) for step, v in steps.items()}
-                     for kind, steps in floor.items()},
         "prepare_seconds": round(running.prepare_seconds, 3),
         "adapter_import_seconds": round(import_seconds, 3),
         "processes": processes, "memory_measure": "sum of PSS over the server's process tree",
         "threads_pinned": running.threads_pinned,
-        "listening": listening, "stop": stopped,
     })
-    if exposed:
-        result.facts["listening_beyond_loopback"] = exposed
+    result.put(OpenLoop(single=LoadPhase(**single.summary()), batch=LoadPhase(**batch.summary())))
+    result.put(Saturation(**saturation.summary()))
+    result.put(trial.floor_data())
+    result.put(listening)
+    result.put(stopped)
     return result
-
-
-def code_lines(path: Path) -> int:
-    """Non-blank lines that are not only a comment: a rough size of what a team writes."""
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return 0
-    return sum(1 for line in lines if line.strip() and not line.strip().startswith("#"))
