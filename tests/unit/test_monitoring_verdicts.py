@@ -1,5 +1,5 @@
-"""The monitoring stage's pure logic: calibration, rates, delay, rank correlation, scores,
-verdict checks."""
+"""The monitoring stage's pure logic: calibration (and calibration that cannot separate), rates,
+delay, rank correlation, scores, verdict checks."""
 
 import math
 
@@ -8,13 +8,15 @@ import pytest
 
 from bakeoff.stages.monitoring.contract import Verdict, distance_score, p_value_score
 from bakeoff.stages.monitoring.scenarios import MONITORED
+from bakeoff.stages.monitoring.section import wilson
 from bakeoff.stages.monitoring.verdicts import (
     alarms,
+    calibrate,
     calibrated_threshold,
     detection_delay,
     named,
+    saturated,
     spearman,
-    wilson,
 )
 from bakeoff.stages.monitoring.workload import Mismatch, sanity_check, validate
 
@@ -46,6 +48,69 @@ def test_calibration_refuses_what_it_cannot_rank():
 
 def test_a_tie_at_the_threshold_does_not_alarm():
     assert alarms([1.0, 1.0, 1.5], 1.0) == [False, False, True]
+
+
+CAP = p_value_score(0.0, 0.05)  # a p-value at the floor: whylogs' chi-squared on a rare category
+
+
+def feature_checks(rng, n: int, stuck: dict[str, float] | None = None) -> tuple[list[float], list[dict[str, float]]]:
+    """n no-drift checks of 12 features with continuous scores, some features stuck at a value."""
+    features = []
+    for _ in range(n):
+        scores = {name: float(rng.exponential(0.3)) for name in MONITORED}
+        scores.update(stuck or {})
+        features.append(scores)
+    return [max(f.values()) for f in features], features
+
+
+def test_a_continuous_score_is_not_saturated_and_calibrates_as_before():
+    rng = np.random.default_rng(1)
+    scores, features = feature_checks(rng, 20)
+    calibration = calibrate(scores, features)
+    assert calibration.usable and calibration.threshold == calibrated_threshold(scores)
+    assert calibration.statistic == "dataset score" and calibration.note == "" and not calibration.excluded
+    assert calibration.value(9.0, {"temp": 0.1}) == 9.0  # the dataset score itself
+
+
+def test_a_score_at_its_cap_on_every_calibration_batch_is_saturated():
+    assert saturated([CAP] * 20, CAP)
+    assert saturated([CAP] * 11 + [1.0] * 9, CAP)  # half or more sit on the threshold
+    assert not saturated([CAP] * 2 + list(range(18)), CAP)  # two cap hits among varied scores: a quantile
+    assert not saturated([0.0] * 20, 0.0)  # "no evidence" on every batch is not a ceiling: any rise is caught
+
+
+def test_one_feature_at_the_cap_is_named_and_left_out_so_the_others_still_separate():
+    rng = np.random.default_rng(2)
+    scores, features = feature_checks(rng, 20, stuck={"dest": CAP})
+    assert set(scores) == {CAP}  # the dataset score is the cap on every batch, as whylogs' was
+    calibration = calibrate(scores, features)
+    assert calibration.saturated == ("dest",) and calibration.excluded == ("dest",)
+    assert calibration.usable and calibration.threshold < 3
+    assert "dest scored 230.6 on 20 of 20" in calibration.note
+    drifted = {**features[0], "temp": 50.0}
+    quiet = {**features[1]}
+    assert calibration.alarms([(CAP, drifted), (CAP, quiet)]) == [True, False]
+
+
+def test_a_calibration_that_cannot_separate_has_no_threshold_and_no_rate():
+    scores = [CAP] * 20
+    every_feature_stuck = [{name: CAP for name in MONITORED} for _ in scores]
+    calibration = calibrate(scores, every_feature_stuck)
+    assert not calibration.usable and calibration.threshold is None
+    assert calibration.alarms([(CAP, every_feature_stuck[0])]) is None
+    assert "cannot separate" in calibration.note and "dest" in calibration.note
+    nothing_stuck = calibrate(scores, [{"temp": float(i)} for i in range(20)])  # a cap of the dataset score alone
+    assert not nothing_stuck.usable and "no single feature" in nothing_stuck.note
+
+
+def test_calibration_on_the_saturated_fallback_keeps_false_alarms_near_five_percent():
+    rng = np.random.default_rng(11)
+    rates = []
+    for _ in range(200):
+        calibration = calibrate(*feature_checks(rng, 20, stuck={"dest": CAP}))
+        checks = list(zip(*feature_checks(rng, 100, stuck={"dest": CAP})))
+        rates.append(np.mean(calibration.alarms(checks)))
+    assert np.mean(rates) <= 0.06  # 1/21 = 4.8% expected
 
 
 def test_wilson_interval_is_sane_at_the_edges():

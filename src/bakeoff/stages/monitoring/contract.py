@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bakeoff.stages.contract import Unsupported
+from bakeoff.stages.contract import Unsupported, required
 
 __all__ = ["MonitorAdapter", "Verdict", "QualityFindings", "ProfileSummary", "Unsupported",
            "p_value_score", "distance_score", "contract_method_names"]
@@ -68,19 +68,42 @@ class ProfileSummary:
 
 
 class MonitorAdapter:
-    """One drift monitor. Constructed with the options from its tool.toml."""
+    """One drift monitor. Constructed once per trial with the options from its tool.toml.
 
+    Call order, within one trial process (the workload, never the adapter, decides it):
+
+    1. `fit(...)` learns a reference for one batch size. It is called again, on the same
+       adapter, whenever the reference or the batch size changes (each batch size; each
+       reference split of the suite): a new `fit` replaces everything the previous one learnt.
+    2. `check(current=...)` then runs once per batch, any number of times, each batch
+       independent of the others (no state may carry from one check to the next). In the
+       suite, checks run in forked worker processes that inherit the fitted adapter: a check
+       must not rely on anything a sibling check changed.
+    3. After a `fit`, and between its checks, the probes call the optional methods on the same
+       fitted adapter, each once per probe: `save_report` (one batch), `quality_check` (a clean
+       batch, then a broken one), `write_profile` once per batch then `merge_profiles` once on
+       the files written. `fit_performance` is called once, on labelled data with the model's
+       scores, and is followed by `estimate_performance` once per production month; it does
+       not replace the drift reference. The heaviest call, one `check` of 1,000,000 rows, comes
+       last in the suite, after a fit for 10,000-row batches.
+
+    Nothing is closed: the trial process ends after its last call. Files go only into the
+    folders the workload passes (`path`).
+    """
+
+    @required
     def fit(self, *, reference: pd.DataFrame, numeric: list[str], categorical: list[str],
             batch_rows: int) -> None:
         """Learn the reference: `reference` holds the monitored columns (numeric ones as
         floats or ints with NaN for missing, categorical ones as strings). `batch_rows` is the
         size of the production batches this monitor will check; tools that cut the reference
         into chunks of the batch size (NannyML) need it, the others ignore it."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
+    @required
     def check(self, *, current: pd.DataFrame) -> Verdict:
         """Compare one production batch (same columns as the reference) with the reference."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def save_report(self, *, current: pd.DataFrame, path: Path) -> Path:
         """Write the tool's own visual drift report for `current` (HTML) into folder `path`;

@@ -17,9 +17,10 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from bakeoff.data.batches import LABEL, VALID_MONTH, load_month, load_reference_model
-from bakeoff.protocol import FAIL, PASS, Result
+from bakeoff.worker.protocol import FAIL, PASS, Result
 from bakeoff.stages.contract import run_probe
 from bakeoff.stages.monitoring.contract import MonitorAdapter, ProfileSummary
+from bakeoff.stages.monitoring.figures import ConceptMonth, Performance
 from bakeoff.stages.monitoring.scenarios import (
     MISSING_COLUMN,
     MODEL_FEATURES,
@@ -157,8 +158,8 @@ def performance_estimation(adapter: MonitorAdapter, scenarios: Scenarios, rows: 
     concept_true = float(roc_auc_score(whole[LABEL], model.predict_proba(whole[MODEL_FEATURES])[:, 1]))
     mae = float(np.mean(np.abs(np.array(estimated) - np.array(true))))
     rho = spearman(estimated, true)
-    result.facts["_performance"] = {"months": months, "estimated": estimated, "true": true, "rows": rows,
-                                    "concept": {"month": months[0], "estimated": estimated[0], "true": concept_true}}
+    result.put(Performance(months=months, estimated=estimated, true=true, rows=rows,
+                           concept=ConceptMonth(month=months[0], estimated=estimated[0], true=concept_true)))
     evidence = (f"months {months[0]}-{months[-1]} ({rows:,}-row batches vs the whole month's AUC): mean |estimated - "
                 f"true| = {mae:.3f}, Spearman rho = {rho:.2f}; month {months[0]} with the label rule changed: true AUC "
                 f"{true[0]:.3f} -> {concept_true:.3f}, estimate unchanged at {estimated[0]:.3f} "

@@ -1,16 +1,18 @@
 """The monitoring stage as the host sees it."""
 
-from bakeoff.stages.spec import Metric, StageSpec
+from bakeoff.stages.spec import Metric, Probe, StageSpec, TrialKind
 
 MONITORING = StageSpec(
     name="monitoring",
     title="Model monitoring",
     question="Which monitor warns us when our flights model is in trouble, without waking us for nothing, "
              "and at what cost per check?",
-    workload="bakeoff.stages.monitoring.workload:run_trial",
     contract="bakeoff.stages.monitoring.contract:MonitorAdapter",
-    repeated_kind="cost",
-    once_kinds=("suite",),
+    kinds={
+        "cost": TrialKind("bakeoff.stages.monitoring.workload:cost_trial", timeout=300, repeated=True),
+        # full mode: about 1,850 Evidently checks at about 1 s each
+        "suite": TrialKind("bakeoff.stages.monitoring.suite:suite_trial", timeout=3_600),
+    },
     # Batch counts are per batch size, in the order of `sizes`. Calibration and no-drift batches
     # are disjoint: thresholds are set on the first, false alarms measured on the second. Batch i
     # of a kind is checked against reference split i mod splits (large batches need many splits:
@@ -24,31 +26,33 @@ MONITORING = StageSpec(
           "splits": [4, 10, 50], "timed_checks": 5, "timeline_rows": 10_000, "auc_tolerance": 0.005,
           "scale_rows": 1_000_000, "scale_memory_mb": 4_096, "scale_budget_s": 600, "workers": 2},
     metrics={
-        "check_ms_100": Metric("One check of a 100-row batch", "ms", "lower"),
-        "check_ms_1000": Metric("One check of a 1,000-row batch", "ms", "lower", headline=True),
-        "check_ms_10000": Metric("One check of a 10,000-row batch", "ms", "lower", headline=True),
-        "fit_seconds": Metric("Fit on the 50,000-row reference (1,000-row batches)", "s", "lower"),
-        "peak_mb_10000": Metric("Peak memory allocated by one 10,000-row check", "MB", "lower"),
+        "check_ms_100": Metric("One check of a 100-row batch", "ms", "lower", "shown"),
+        "check_ms_1000": Metric("One check of a 1,000-row batch", "ms", "lower", "speed", headline=True),
+        "check_ms_10000": Metric("One check of a 10,000-row batch", "ms", "lower", "speed", headline=True),
+        "fit_seconds": Metric("Fit on the 50,000-row reference (1,000-row batches)", "s", "lower", "speed"),
+        "peak_mb_10000": Metric("Peak memory allocated by one 10,000-row check", "MB", "lower", "resource"),
         # Rates: the median over the three batch sizes (interval = their spread); per size in the
         # stage's own figures.
-        "false_alarm_default_pct": Metric("False alarms on no-drift batches, tool defaults", "%", "lower",
+        "false_alarm_default_pct": Metric("False alarms on no-drift batches, tool defaults", "%", "lower", "correctness",
                                           headline=True),
-        "false_alarm_calibrated_pct": Metric("False alarms, threshold calibrated to 5%", "%", "lower"),
-        "detection_default_pct": Metric("Drifted batches caught (8 scenarios), tool defaults", "%", "higher",
+        "false_alarm_calibrated_pct": Metric("False alarms, threshold calibrated to 5%", "%", "lower", "correctness"),
+        "detection_default_pct": Metric("Drifted batches caught (8 scenarios), tool defaults", "%", "higher", "correctness",
                                         headline=True),
-        "detection_calibrated_pct": Metric("Drifted batches caught, calibrated threshold", "%", "higher",
+        "detection_calibrated_pct": Metric("Drifted batches caught, calibrated threshold", "%", "higher", "correctness",
                                            headline=True),
-        "named_pct": Metric("Drifted batches whose changed feature the tool named", "%", "higher"),
-        "scale_seconds": Metric("One check of 1,000,000 rows", "s", "lower"),
-        "scale_peak_mb": Metric("Peak resident memory of the trial during the 1,000,000-row check", "MB", "lower"),
+        "named_pct": Metric("Drifted batches whose changed feature the tool named", "%", "higher", "correctness"),
+        "scale_seconds": Metric("One check of 1,000,000 rows", "s", "lower", "speed"),
+        "scale_peak_mb": Metric("Peak resident memory of the trial during the 1,000,000-row check", "MB", "lower", "resource"),
     },
     probes={
-        "visual_report": "The tool writes its own visual drift report (HTML) naming the drifted feature",
-        "per_feature_scores": "A score for every feature, the changed one ranked first",
-        "performance_estimation": "ROC AUC estimated without labels, against the true AUC of each real month",
-        "quality_checks": "The tool's own checks flag a missing-value surge and a column turned to text",
-        "profiles_merge": "Batch profiles stored, read back and merged without the raw rows, exactly",
-        "million_rows": "A 1,000,000-row batch checked within the time and memory budget",
+        "visual_report": Probe("The tool writes its own visual drift report (HTML) naming the drifted feature"),
+        "per_feature_scores": Probe("A score for every feature, the changed one ranked first"),
+        "performance_estimation": Probe("ROC AUC estimated without labels, against the true AUC of each real month"),
+        "quality_checks": Probe("The tool's own checks flag a missing-value surge and a column turned to text"),
+        "profiles_merge": Probe("Batch profiles stored, read back and merged without the raw rows, exactly", core=True),
+        "million_rows": Probe("A 1,000,000-row batch checked within the time and memory budget"),
     },
-    timeouts={"cost": 300, "suite": 3_600},  # full mode: about 1,850 Evidently checks at about 1 s each
+    smoke="bakeoff.stages.monitoring.workload:smoke",
+    section="bakeoff.stages.monitoring.section:figures",
+    upgrade_facts="bakeoff.stages.monitoring.figures:upgrade_facts",
 )

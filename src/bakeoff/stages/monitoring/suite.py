@@ -2,8 +2,8 @@
 
 For each batch size the monitor is fitted once, then checks calibration batches (no drift; they
 set the calibrated threshold), other no-drift batches (false alarms) and every drift scenario.
-Each check gives both settings at once: the tool's own verdict (defaults) and its dataset score,
-compared later with the calibrated threshold. Checks are independent, so they run in
+Each check gives both settings at once: the tool's own verdict (defaults) and its scores,
+compared later with the calibrated threshold (verdicts.calibrate). Checks are independent, so they run in
 `workers` forked processes (this trial measures rates, not time: the `cost` kind times checks
 one at a time). Worker side: base set only.
 """
@@ -21,17 +21,12 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from bakeoff.data.batches import VALID_MONTH, load_month, load_reference_model
-from bakeoff.protocol import OK, Request, Result
+from bakeoff.worker.protocol import OK, Request, Result
 from bakeoff.stages.monitoring import probes
 from bakeoff.stages.monitoring.contract import MonitorAdapter
 from bakeoff.stages.monitoring.scenarios import DRIFT_SCENARIOS, MODEL_FEATURES, SCENARIOS, Scenarios
-from bakeoff.stages.monitoring.verdicts import (
-    alarms,
-    calibrated_threshold,
-    detection_delay,
-    named,
-    spearman,
-)
+from bakeoff.stages.monitoring.figures import Delay, RateCell, ScenarioInfo, SizeCalibration, Suite, Timeline
+from bakeoff.stages.monitoring.verdicts import Calibration, calibrate, detection_delay, named, spearman
 from bakeoff.stages.monitoring.workload import (
     SANITY_SCENARIO,
     Mismatch,
@@ -99,7 +94,7 @@ def month_truth(scenarios: Scenarios, data_dir: Path) -> tuple[dict[int, float],
     return auc, auc[VALID_MONTH]
 
 
-def suite_trial(adapter: MonitorAdapter, request: Request) -> Result:
+def suite_trial(adapter: MonitorAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
     settings, scratch = request.settings, Path(request.scratch)
     scenarios = scenarios_for(request)
     data_dir = Path(request.data_dir)
@@ -131,12 +126,12 @@ def suite_trial(adapter: MonitorAdapter, request: Request) -> Result:
     result.facts["suite_checks"] = sum(len(v) for v in checked.values())
     result.facts["suite_seconds"] = round(time.perf_counter() - started, 1)
 
-    thresholds = summarise_rates(settings, checked, result)
-    summarise_months(settings, checked[settings["timeline_rows"]], thresholds, auc, auc_reference, result)
+    calibrations = summarise_rates(settings, checked, peak_mb, result)
+    summarise_months(settings, checked[settings["timeline_rows"]], calibrations[settings["timeline_rows"]], auc,
+                     auc_reference, result)
     result.metrics["peak_mb_10000"] = peak_mb.get(10_000, float("nan"))
     result.facts["splits"] = " · ".join(f"{r:,} rows: {k}" for r, k in zip(settings["sizes"], settings["splits"]))
     result.facts["peak_memory_per_check"] = " · ".join(f"{r:,} rows: {v:.3g} MB" for r, v in peak_mb.items())
-    result.facts["_suite"]["peak_mb"] = {str(r): v for r, v in peak_mb.items()}
 
     probes.performance_probe(adapter, scenarios, settings["timeline_rows"], data_dir, auc, result)
     probes.million_rows_probe(adapter, scenarios, settings, result)  # last: heaviest, fitted for 10,000 rows
@@ -154,50 +149,66 @@ RATE_METRICS = {  # metric -> (scenarios pooled, the cell count it takes)
 }
 
 
-def summarise_rates(settings: dict, checked: dict[int, list[dict]], result: Result) -> dict[int, float]:
-    """Thresholds, then detection and false-alarm rates per scenario and size, both settings.
-    Each rate metric's samples are its three per-size rates (the report's figure is their
-    median, its interval their spread, its ratio to the baseline paired by size); the pooled
-    counts per scenario and size go to the `_suite` fact for the stage's own figures."""
-    thresholds: dict[int, float] = {}
-    rates: dict[str, dict[str, dict[str, int]]] = {}
+def _checks(outcomes: list[dict]) -> list[tuple[float, dict[str, float]]]:
+    return [(o["score"], o["scores"]) for o in outcomes]
+
+
+def summarise_rates(settings: dict, checked: dict[int, list[dict]], peak_mb: dict[int, float],
+                    result: Result) -> dict[int, Calibration]:
+    """Calibrations, then detection and false-alarm rates per scenario and size, both settings.
+    Each rate metric's samples are its per-size rates (the report's figure is their median, its
+    interval their spread, its ratio to the baseline paired by size); the pooled counts per
+    scenario and size go to the Suite figure data. A size whose calibration cannot separate
+    anything has no calibrated counts, and the calibrated metrics are then left out for the
+    tool (a median over fewer sizes would not compare with the other tools'): they would read
+    as a measured 0%."""
+    calibrations: dict[int, Calibration] = {}
+    rates: dict[str, dict[int, RateCell]] = {}
     for rows, outcomes in checked.items():
-        calibration = [o["score"] for o in outcomes if o["scenario"] == "calibration"]
-        thresholds[rows] = calibrated_threshold(calibration)
+        calibration = [o for o in outcomes if o["scenario"] == "calibration"]
+        calibrations[rows] = calibrate([o["score"] for o in calibration], [o["scores"] for o in calibration])
         for name, scenario in SCENARIOS.items():
             mine = [o for o in outcomes if o["scenario"] == name]
             if not mine:
                 continue
-            calibrated = alarms([o["score"] for o in mine], thresholds[rows])
-            cell = {"n": len(mine), "default": sum(o["drift"] for o in mine), "calibrated": sum(calibrated),
-                    "named": sum(named(o["flagged"], scenario.truth) for o in mine)}
-            rates.setdefault(name, {})[str(rows)] = cell
+            calibrated = calibrations[rows].alarms(_checks(mine))
+            rates.setdefault(name, {})[rows] = RateCell(
+                n=len(mine), default=sum(o["drift"] for o in mine),
+                calibrated=None if calibrated is None else sum(calibrated),
+                named=sum(named(o["flagged"], scenario.truth) for o in mine))
+    suite = Suite(
+        sizes=list(checked), rates=rates, peak_mb=dict(peak_mb),
+        scenarios={n: ScenarioInfo(label=s.label, group=s.group, truth=list(s.truth), drift=s.drift, how=s.how)
+                   for n, s in SCENARIOS.items()},
+        calibration={rows: SizeCalibration(batches=sum(o["scenario"] == "calibration" for o in outcomes),
+                                           threshold=calibrations[rows].threshold,
+                                           statistic=calibrations[rows].statistic,
+                                           saturated=list(calibrations[rows].saturated), note=calibrations[rows].note)
+                     for rows, outcomes in checked.items()})
+    result.put(suite)
     for metric, (kind, count) in RATE_METRICS.items():
-        names = ["no_drift"] if kind == "no drift" else DRIFT_SCENARIOS
-        per_size = []
-        for rows in checked:
-            cells = [rates[n][str(rows)] for n in names if str(rows) in rates.get(n, {})]
-            per_size.append(100 * sum(c[count] for c in cells) / sum(c["n"] for c in cells))
-        result.samples[metric] = per_size
-        result.metrics[metric] = float(np.median(per_size))
+        per_size = [suite.pooled(rows, count, drift=kind == "drift") for rows in checked]
+        if any(p is None for p in per_size):
+            continue
+        result.samples[metric] = [100 * hits / n for hits, n in per_size]
+        result.metrics[metric] = float(np.median(result.samples[metric]))
+    notes = [f"{rows:,} rows: {c.note}" for rows, c in calibrations.items() if c.note]
+    if notes:
+        result.facts["calibration_note"] = " · ".join(notes)
     # Methods the tool chose per feature, from one check (they do not change between checks).
     first = next(iter(checked.values()))[0]
     result.facts["methods"] = ", ".join(f"{k}: {v}" for k, v in first["methods"].items()) or "not reported"
     result.facts["false_alarms"] = " · ".join(
-        f"{int(r):,} rows: default {c['default']}/{c['n']}, calibrated {c['calibrated']}/{c['n']}"
-        for r, c in rates["no_drift"].items())
-    result.facts["calibrated_threshold"] = " · ".join(f"{r:,} rows: score > {t:.4g}" for r, t in thresholds.items())
-    result.facts["_suite"] = {
-        "sizes": list(checked), "rates": rates,
-        "thresholds": {str(r): t for r, t in thresholds.items()},
-        "calibration_batches": {str(r): sum(o["scenario"] == "calibration" for o in v) for r, v in checked.items()},
-        "scenarios": {n: {"label": s.label, "group": s.group, "truth": list(s.truth), "drift": s.drift, "how": s.how}
-                      for n, s in SCENARIOS.items()},
-    }
-    return thresholds
+        f"{rows:,} rows: default {c.default}/{c.n}, calibrated "
+        + ("cannot separate" if c.calibrated is None else f"{c.calibrated}/{c.n}")
+        for rows, c in rates["no_drift"].items())
+    result.facts["calibrated_threshold"] = " · ".join(
+        f"{rows:,} rows: " + (f"{c.statistic} > {c.threshold:.4g}" if c.usable else "none (cannot separate)")
+        for rows, c in calibrations.items())
+    return calibrations
 
 
-def summarise_months(settings: dict, outcomes: list[dict], thresholds: dict[int, float], auc: dict[int, float],
+def summarise_months(settings: dict, outcomes: list[dict], calibration: Calibration, auc: dict[int, float],
                      auc_reference: float, result: Result) -> None:
     rows, tolerance = settings["timeline_rows"], settings["auc_tolerance"]
     by_month = {o["index"]: o for o in outcomes if o["scenario"].startswith("month_")}
@@ -205,23 +216,25 @@ def summarise_months(settings: dict, outcomes: list[dict], thresholds: dict[int,
         raise Mismatch(f"months checked: {sorted(by_month)}")
     scores = [by_month[m]["score"] for m in MONTHS]
     default = [by_month[m]["drift"] for m in MONTHS]
-    calibrated = alarms(scores, thresholds[rows])
+    calibrated = calibration.alarms(_checks([by_month[m] for m in MONTHS]))
     # Months 1-3 trained the model: their AUC is in-sample and says nothing about production.
     deserved = [m >= VALID_MONTH and auc_reference - auc[m] > tolerance for m in MONTHS]
     production = [m for m in MONTHS if m >= VALID_MONTH]
     rho = spearman([by_month[m]["score"] for m in production], [auc_reference - auc[m] for m in production])
     delay_default = detection_delay(MONTHS, deserved, default)
-    delay_calibrated = detection_delay(MONTHS, deserved, calibrated)
+    delay_calibrated = None if calibrated is None else detection_delay(MONTHS, deserved, calibrated)
     span = f"months {production[0]}-{production[-1]}, {rows:,}-row batches"
     result.facts["auc_rank_correlation"] = (
         f"undefined: the drift score was the same in every month ({span})" if np.isnan(rho) else
         f"Spearman rho = {rho:.2f} between drift score and AUC loss ({span})")
     result.facts["detection_delay_default"] = delay_default["text"]
-    result.facts["detection_delay_calibrated"] = delay_calibrated["text"]
-    result.facts["_timeline"] = {
-        "months": MONTHS, "rows": rows, "auc": [auc[m] for m in MONTHS], "auc_reference": auc_reference,
-        "tolerance": tolerance, "deserved": deserved, "score": scores, "default": default, "calibrated": calibrated,
-        "threshold": thresholds[rows], "flagged": [by_month[m]["flagged"] for m in MONTHS],
-        "rank_correlation": None if np.isnan(rho) else rho,
-        "delay": {"default": delay_default, "calibrated": delay_calibrated},
-    }
+    result.facts["detection_delay_calibrated"] = (
+        "no calibrated warning: calibration cannot separate at this size" if delay_calibrated is None
+        else delay_calibrated["text"])
+    result.put(Timeline(
+        months=MONTHS, rows=rows, auc=[auc[m] for m in MONTHS], auc_reference=auc_reference, tolerance=tolerance,
+        deserved=deserved, score=scores, default=default, flagged=[by_month[m]["flagged"] for m in MONTHS],
+        rank_correlation=None if np.isnan(rho) else rho, delay_default=Delay(**delay_default),
+        calibrated=calibrated, threshold=calibration.threshold,
+        delay_calibrated=None if delay_calibrated is None else Delay(**delay_calibrated),
+        calibration_note=calibration.note))

@@ -1,11 +1,13 @@
-"""From verdicts to figures: calibrated thresholds, rates with intervals, detection delay, rank
-correlation. Pure functions of numbers, so they are unit-tested without any tool.
+"""From verdicts to figures: calibrated thresholds, detection delay, rank correlation. Pure
+functions of numbers, so they are unit-tested without any tool.
 Worker side: standard library and the base set only."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,14 +31,89 @@ def alarms(scores: Sequence[float], threshold: float) -> list[bool]:
     return [float(s) > threshold for s in scores]
 
 
-def wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion (sane at 0 and n, unlike the normal one)."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+def saturated(scores: Sequence[float], threshold: float) -> bool:
+    """Is the calibrated threshold a ceiling rather than a quantile? It is when at least half
+    the no-drift calibration batches score exactly the threshold (their median equals it) and
+    that value is above 0. A continuous test does not give twenty random batches one identical
+    positive score: that happens at a cap (a p-value at the floor scores the cap on every batch),
+    and a batch can then never score above the threshold, drifted or not. A score stuck at 0
+    ("no evidence at all") is not a ceiling: any drifted batch scoring above 0 is caught."""
+    return threshold > 0 and statistics.median(float(s) for s in scores) == threshold
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The calibrated setting of one batch size. A batch alarms when `value(...)` is strictly
+    above `threshold`; threshold None means the calibration batches cannot separate anything,
+    and no calibrated rate may be reported for the size (it would read as a measured 0%)."""
+
+    threshold: float | None
+    statistic: str  # what is thresholded, in words
+    saturated: tuple[str, ...] = ()  # scores stuck at a ceiling on the calibration batches
+    excluded: tuple[str, ...] = ()  # features left out of the fallback statistic
+    note: str = ""  # why the fallback was used, or why there is no threshold
+
+    @property
+    def usable(self) -> bool:
+        return self.threshold is not None
+
+    def value(self, score: float, feature_scores: Mapping[str, float]) -> float:
+        """The calibrated statistic of one check: the dataset score, or with saturated
+        features excluded, the largest remaining feature score."""
+        if not self.excluded:
+            return float(score)
+        return max(float(v) for k, v in feature_scores.items() if k not in self.excluded)
+
+    def alarms(self, checks: Sequence[tuple[float, Mapping[str, float]]]) -> list[bool] | None:
+        """For (dataset score, feature scores) pairs; None when there is no threshold."""
+        if self.threshold is None:
+            return None
+        return [self.value(score, features) > self.threshold for score, features in checks]
+
+
+def calibrate(scores: Sequence[float], feature_scores: Sequence[Mapping[str, float]],
+              target: float = FALSE_ALARM_TARGET) -> Calibration:
+    """Set the calibrated threshold from no-drift calibration checks (dataset scores and the
+    per-feature scores of the same checks), the same rule for every tool.
+
+    1. The conformal threshold of the dataset scores (calibrated_threshold), unless it is
+       saturated (see `saturated`).
+    2. If it is, the features whose own calibration scores are saturated are named and left
+       out, and the statistic becomes the largest score among the other features, with its own
+       conformal threshold: one broken feature does not blind the tool to the rest.
+    3. If no feature is left, or the fallback is saturated too, there is no threshold: the
+       calibration cannot separate anything at this size, and the note says why.
+
+    A threshold per feature (Bonferroni at 0.05 / m over m features) was not used: with m = 12
+    its conformal quantile needs at least 12 / 0.05 - 1 = 239 calibration batches to be anything
+    but each feature's maximum, and the maximum of n per feature bounds the false-alarm rate only
+    by m / (n + 1): 57% with 20 batches, 6% with 200. A threshold on one statistic per batch
+    keeps the 1 / (n + 1)-granular conformal guarantee at any n."""
+    threshold = calibrated_threshold(scores, target)
+    if not saturated(scores, threshold):
+        return Calibration(threshold, "dataset score")
+    features = sorted({k for f in feature_scores for k in f})
+    stuck = {}
+    for name in features:
+        values = [float(f[name]) for f in feature_scores]
+        value = calibrated_threshold(values, target)
+        if saturated(values, value):
+            share = sum(v == value for v in values)
+            stuck[name] = f"{name} scored {value:.4g} on {share} of {len(values)} no-drift calibration batches"
+    why = (f"the dataset score sat at {threshold:.4g} on at least half of the {len(scores)} no-drift calibration "
+           f"batches, so no threshold can separate anything on it; "
+           + ("; ".join(stuck.values()) if stuck else "no single feature is stuck: the cap is the dataset score's own"))
+    rest = [name for name in features if name not in stuck]
+    if not stuck or not rest:
+        return Calibration(None, "dataset score", tuple(stuck), (), why + "; calibration cannot separate at this size")
+    fallback = [max(float(f[k]) for k in rest if k in f) for f in feature_scores]
+    second = calibrated_threshold(fallback, target)
+    statistic = f"largest feature score without {', '.join(stuck)}"
+    if saturated(fallback, second):
+        return Calibration(None, statistic, tuple(stuck), tuple(stuck),
+                           why + f"; the {statistic} is stuck at {second:.4g} too: calibration cannot separate")
+    return Calibration(second, statistic, tuple(stuck), tuple(stuck),
+                       why + f"; calibrated on the {statistic} instead")
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:

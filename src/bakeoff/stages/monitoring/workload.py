@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bakeoff.protocol import OK, Request, Result
+from bakeoff.worker.protocol import OK, Request, Result
 from bakeoff.stages.monitoring.contract import MonitorAdapter, Verdict
 from bakeoff.stages.monitoring.scenarios import CATEGORICAL, MONITORED, MONITORED_NUMERIC, Scenarios
 
@@ -25,16 +25,6 @@ SANITY_SCENARIO, SANITY_FEATURE = "quality_unit", "temp"
 
 class Mismatch(Exception):
     """The monitor gave back something that cannot be right."""
-
-
-def run_trial(adapter: MonitorAdapter, request: Request, *, import_seconds: float) -> Result:
-    if request.kind == "cost":
-        return cost_trial(adapter, request, import_seconds=import_seconds)
-    if request.kind == "suite":
-        from bakeoff.stages.monitoring.suite import suite_trial
-
-        return suite_trial(adapter, request)
-    raise ValueError(f"monitoring has no trial kind {request.kind!r}")
 
 
 def scenarios_for(request: Request, *, split: int = 0) -> Scenarios:
@@ -99,3 +89,21 @@ def cost_trial(adapter: MonitorAdapter, request: Request, *, import_seconds: flo
     facts = {"fit_by_batch_size": " · ".join(f"{r:,} rows: {s:.3g} s" for r, s in fits.items()),
              "import_seconds": round(import_seconds, 3)}
     return Result(trial_id=request.trial_id, status=OK, metrics=metrics, samples=samples, facts=facts)
+
+
+SMOKE_REFERENCE_ROWS, SMOKE_BATCH_ROWS = 500, 100
+
+
+def smoke(adapter: MonitorAdapter, request: Request) -> str:
+    """`bakeoff check`'s one cheap real call: fit on 500 reference rows, check one 100-row batch
+    with temperature in Celsius; the verdict must be well formed."""
+    scenarios = scenarios_for(request)
+    reference = scenarios.reference_features().head(SMOKE_REFERENCE_ROWS)
+    adapter.fit(reference=reference, numeric=list(MONITORED_NUMERIC), categorical=list(CATEGORICAL),
+                batch_rows=SMOKE_BATCH_ROWS)
+    verdict = validate(adapter.check(current=scenarios.batch(SANITY_SCENARIO, SMOKE_BATCH_ROWS, 0).features),
+                       "smoke check")
+    top = max(verdict.feature_scores, key=verdict.feature_scores.__getitem__)
+    return (f"fitted on {len(reference)} reference rows, checked {SMOKE_BATCH_ROWS} rows with temperature in "
+            f"Celsius: drift={verdict.drift}, flagged {', '.join(verdict.flagged) or 'nothing'}, top score "
+            f"{top} {verdict.feature_scores[top]:.3g}")
