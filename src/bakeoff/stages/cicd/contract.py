@@ -64,6 +64,7 @@ class Site:
     python: Path  # the interpreter jobs run `ci/steps.py` with (the env's)
     env: dict[str, str]  # variables every process the tool starts should get (PATH and the like)
     secrets: dict[str, str]  # secret values by variable name, for the tool's own secret store
+    files: dict[str, str]  # the rendered first pipeline: a tool whose pipeline lives outside the repo starts with it
 
 
 @dataclass

@@ -88,11 +88,12 @@ class CiTrial:
                                  str(self.settings["health_timeout_s"])], log=self.repo.site / "slot.log",
                                 new_session=True)
         site = Site(bare_repo=self.repo.bare, state=self.repo.root / "tool", python=Path(sys.executable),
-                    env={"PATH": os.environ.get("PATH", "")}, secrets={SECRET_NAME: self.secret})
+                    env={"PATH": os.environ.get("PATH", "")}, secrets={SECRET_NAME: self.secret},
+                    files=self.adapter.render(pipeline=ML))
         started = time.perf_counter()
         self.adapter.start(site=site)
         self.start_seconds = time.perf_counter() - started
-        self.use(ML)
+        self.pipeline = ML
         tool = [p for p in descendants(os.getpid()) if p not in self.slot.pids(fresh=True)]
         self.footprint_mb = sum(memory_mb(p)[0] for p in tool)
         self.processes = len(tool)
