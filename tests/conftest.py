@@ -22,7 +22,7 @@ def bakeoff_cli(*args, out: Path | None = None, env: dict | None = None, timeout
 @pytest.fixture(scope="session")
 def baseline_python() -> Path:
     """The baseline's env (standard library + base set), built if needed."""
-    from bakeoff import bake, envs, registry
+    from bakeoff.host import bake, envs, registry
 
     outcome = envs.ensure(registry.tools()["jsonl"], bake.HOME / "envs")
     assert outcome.status == "ok", outcome.error
@@ -32,7 +32,7 @@ def baseline_python() -> Path:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The prepared flights data (cached after the first preparation)."""
-    from bakeoff import bake
-    from bakeoff.data.prepare import prepare
+    from bakeoff.host import bake
+    from bakeoff.host.prepare import prepare
 
     return prepare(bake.HOME / "data").dir

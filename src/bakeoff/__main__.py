@@ -1,3 +1,3 @@
-from bakeoff.cli import main
+from bakeoff.host.cli import main
 
 main()

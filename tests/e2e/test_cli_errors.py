@@ -41,7 +41,7 @@ def test_an_unreadable_tool_config_names_file_and_key(tmp_path):
 
 
 def test_report_of_an_unknown_run_keeps_the_database(tmp_path):
-    from bakeoff.store import Store
+    from bakeoff.host.store import Store
 
     store = Store(tmp_path / "runs" / "results.sqlite")
     store.create_run("r1", created="2026-01-01T00:00:00Z", command="x", settings={}, host={}, data={})

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.decide import decide, load_profile
-from bakeoff.report import render_report
+from bakeoff.host.decide import decide, load_profile
+from bakeoff.host.report import render_report
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "results_tracking_quick.json"

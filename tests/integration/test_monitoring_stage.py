@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff import bake, envs, registry
+from bakeoff.host import bake, envs, registry
 
 pytestmark = pytest.mark.slow
 DRIVER = Path(__file__).with_name("monitoring_driver.py")

@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from bakeoff import registry
-from bakeoff.plan import Trial
-from bakeoff.runner import marked_processes, run_trial
+from bakeoff.host import registry
+from bakeoff.host.plan import Trial
+from bakeoff.host.runner import MARKER, run_trial
+from bakeoff.worker.processes import marked
 from bakeoff.stages.tracking.spec import TRACKING
 from tests.conftest import FIXTURE_TOOLS, ROOT, bakeoff_cli
 
@@ -41,7 +42,7 @@ def test_a_hang_times_out_and_leaves_no_process_behind(tmp_path, baseline_python
     assert outcome.status == "timed_out"
     assert time.monotonic() - start < 30
     assert "children started" in outcome.log.read_text()
-    assert marked_processes(f"hang/{trial.trial_id}") == []  # the setsid child included
+    assert marked(MARKER, f"hang/{trial.trial_id}") == []  # the setsid child included
 
 
 def test_ctrl_c_midway_leaves_no_process_then_resume_finishes_and_the_others_finish(tmp_path):

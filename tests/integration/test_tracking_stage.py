@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff import registry
+from bakeoff.host import registry
 from bakeoff.stages.tracking.spec import TRACKING
 from tests.conftest import bakeoff_cli
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from bakeoff.data import prepare as prep
+from bakeoff.host import prepare as prep
 from bakeoff.data.batches import (
     CATEGORICAL,
     FEATURES,

@@ -1,4 +1,4 @@
-"""Scoring, constraint exclusion, ties and sensitivity of bakeoff.decide, on small made-up stages
+"""Scoring, constraint exclusion, ties and sensitivity of bakeoff.host.decide, on small made-up stages
 whose right answers can be worked out by hand."""
 
 import json
@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.decide import decide, to_json
-from bakeoff.decide.constraints import licence_allowed
-from bakeoff.decide.criteria import code_lines
-from bakeoff.decide.decision import decide_stage
-from bakeoff.decide.profile import CRITERIA, parse_profile
+from bakeoff.host.decide import decide, to_json
+from bakeoff.host.decide.constraints import licence_allowed
+from bakeoff.worker.measure import code_lines
+from bakeoff.host.decide.decision import decide_stage
+from bakeoff.host.decide.profile import CRITERIA, parse_profile
+from bakeoff.host.results_model import upgrade
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "results_tracking.json"
-PROBES = {"search_filter": "search", "local_ui": "UI", "offline": "offline", "model_registry": "registry"}
+PROBES = {"search_filter": "search", "local_ui": "UI", "offline": "offline", "model_registry": "registry",
+          "roundtrip_exact": "exact"}
 
 
 def tool(ratio: float, *, spread: float = 0.02, status: str = "ok", probes: dict | None = None, env_mb: float = 100.0,
@@ -35,7 +37,8 @@ def results(**tools: dict) -> dict:
     stage = {"title": "Experiment tracking", "baseline": "base", "probes": PROBES,
              "metrics": {"sweep_seconds": {"label": "Sweep wall time", "unit": "s", "better": "lower", "headline": True}},
              "tools": {"base": tool(1.0, baseline=True), **tools}}
-    return {"schema": 1, "run_id": "r1", "stages": {"tracking": stage}}
+    # Written as schema 1 and upgraded as any stored run is: criteria and probe roles come from the stage's spec.
+    return upgrade({"schema": 1, "run_id": "r1", "stages": {"tracking": stage}})
 
 
 def profile(weights: dict | None = None, **constraints) -> object:
@@ -173,7 +176,7 @@ def test_a_constraint_the_stage_cannot_check_is_said_not_guessed():
     del res["stages"]["tracking"]["probes"]["offline"]
     stage = stage_of(res, profile(offline=True))
     assert not stage.excluded
-    assert stage.unchecked == ["`offline` is not checked here: this stage has no `offline` probe"]
+    assert stage.unchecked == ["`offline` is not checked here: no probe of this stage proves it"]
 
 
 def test_no_candidate_left_is_a_verdict_of_its_own():
@@ -276,30 +279,32 @@ def test_evidence_names_the_figures_behind_the_choice():
 
 
 def test_ranks_are_the_places_the_intervals_allow():
-    from bakeoff.decide.scoring import Score
-    from bakeoff.decide.verdict import rank
+    from bakeoff.host.decide.scoring import Score
+    from bakeoff.host.decide.verdict import rank
 
     total = {"a": Score(0.95, 0.90, 1.00), "b": Score(0.88, 0.85, 0.92), "c": Score(0.83, 0.80, 0.86), "d": Score(0.5, 0.5, 0.5)}
     # a overlaps b, b overlaps c, but a is clearly ahead of c: overlap does not chain.
     assert rank(total) == [("a", "1–2", 0), ("b", "1–3", 0), ("c", "2–3", 1), ("d", "4", 2)]
 
 
-def test_a_stage_without_a_criteria_row_gets_one_from_its_units():
-    from bakeoff.decide.criteria import stage_criteria
+def test_each_metric_feeds_the_criterion_its_stage_names():
+    from bakeoff.host.decide.criteria import stage_criteria
 
-    stage = {"metrics": {"latency_p99_ms": {"unit": "ms", "better": "lower"}, "throughput": {"unit": "req/s", "better": "higher"},
-                         "rss_mb": {"unit": "MB", "better": "lower"}, "cold_start_seconds": {"unit": "s", "better": "lower"},
-                         "false_alarms": {"unit": "", "better": "lower"}, "caught_pct": {"unit": "%", "better": "higher"}}}
+    stage = {"metrics": {"latency_p99_ms": {"unit": "ms", "better": "lower", "criterion": "speed"},
+                         "throughput": {"unit": "req/s", "better": "higher", "criterion": "speed"},
+                         "rss_mb": {"unit": "MB", "better": "lower", "criterion": "resource"},
+                         "cold_start_seconds": {"unit": "s", "better": "lower", "criterion": "cold_start"},
+                         "stop_seconds": {"unit": "s", "better": "lower", "criterion": "shown"},
+                         "caught_pct": {"unit": "%", "better": "higher", "criterion": "correctness"}},
+             "probes": {"roundtrip": {"label": "exact", "core": True}, "ui": {"label": "ui", "proves": "ui"}}}
     row = stage_criteria("newstage", stage, profile())
-    assert row.inferred
     assert row.metrics == {"correctness": ("caught_pct",), "speed": ("latency_p99_ms", "throughput"),
                            "cold_start": ("cold_start_seconds",), "resource": ("rss_mb",)}
-    stage["metrics"]["false_alarms"]["criterion"] = "speed"  # a stage spec may say it outright
-    assert stage_criteria("newstage", stage, profile()).metrics["speed"] == ("latency_p99_ms", "throughput", "false_alarms")
+    assert row.correctness_probes == ("roundtrip",)  # a shown metric and a feature probe feed nothing
 
 
 def test_a_profile_can_choose_the_metrics_of_a_criterion():
-    from bakeoff.decide.criteria import stage_criteria
+    from bakeoff.host.decide.criteria import stage_criteria
 
     res = results(a=tool(1.0))
     custom = parse_profile({"profile": {"name": "t"}, "metrics": {"tracking": {"speed": ["sweep_seconds"]}}}, "t.toml")
@@ -311,13 +316,13 @@ def test_a_profile_can_choose_the_metrics_of_a_criterion():
 def test_quality_figures_count_towards_correctness_as_shares():
     res = results(sharp=tool(1.0), blunt=tool(1.0))
     stage = res["stages"]["tracking"]
-    stage["metrics"]["caught_pct"] = {"label": "Drift caught", "unit": "%", "better": "higher"}
-    stage["metrics"]["false_alarm_pct"] = {"label": "False alarms", "unit": "%", "better": "lower"}
+    stage["metrics"]["caught_pct"] = {"label": "Drift caught", "unit": "%", "better": "higher", "criterion": "correctness"}
+    stage["metrics"]["false_alarm_pct"] = {"label": "False alarms", "unit": "%", "better": "lower", "criterion": "correctness"}
     figures = {"base": (60.0, 10.0), "sharp": (90.0, 0.0), "blunt": (90.0, 30.0)}
     for name, (caught, alarms) in figures.items():
         stage["tools"][name]["metrics"]["caught_pct"] = {"unit": "%", "better": "higher", "median": caught, "ci95": [caught, caught]}
         stage["tools"][name]["metrics"]["false_alarm_pct"] = {"unit": "%", "better": "lower", "median": alarms, "ci95": [alarms, alarms]}
-    decided = decide_stage("newstage", stage, profile({"correctness": 1}))  # no row: % figures -> correctness
+    decided = decide_stage("newstage", stage, profile({"correctness": 1}))
     correct = scores(decided, "correctness")
     # Half the finished-workload checks (all pass), half the mean of the two quality shares.
     assert correct["sharp"] == pytest.approx(0.5 + 0.5 * (0.9 + 1.0) / 2)

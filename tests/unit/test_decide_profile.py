@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.decide import load_profile
-from bakeoff.registry import ConfigError
+from bakeoff.host.decide import load_profile
+from bakeoff.host.registry import ConfigError
 
 PROFILES = Path(__file__).parents[2] / "profiles"
 

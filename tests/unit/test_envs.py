@@ -1,7 +1,7 @@
 import shutil
 
-from bakeoff import envs
-from bakeoff.registry import load_tool
+from bakeoff.host import envs
+from bakeoff.host.registry import load_tool
 
 FIXTURES = __import__("pathlib").Path(__file__).parents[1] / "fixtures" / "tools"
 
@@ -56,7 +56,7 @@ def test_a_missing_lock_names_the_command_that_makes_it(tmp_path):
 
 
 def test_every_builtin_tool_has_a_lock_pinning_the_base_set():
-    from bakeoff import registry
+    from bakeoff.host import registry
 
     base = dict(line.split("==") for line in envs.BASE_REQUIREMENTS.read_text().split())
     for tool in registry.tools().values():

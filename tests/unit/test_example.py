@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.decide import decide, to_json
-from bakeoff.decide.files import saved_profile
+from bakeoff.host.decide import decide, to_json
+from bakeoff.host.decide.files import saved_profile
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "student-quick"
 

@@ -6,7 +6,7 @@ import ast
 import numpy as np
 import pandas as pd
 
-from bakeoff import registry
+from bakeoff.host import registry
 from bakeoff.stages.contract import load_adapter
 from bakeoff.stages.monitoring.contract import MonitorAdapter, contract_method_names
 

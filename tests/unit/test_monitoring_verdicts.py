@@ -92,6 +92,26 @@ def test_one_feature_at_the_cap_is_named_and_left_out_so_the_others_still_separa
     assert calibration.alarms([(CAP, drifted), (CAP, quiet)]) == [True, False]
 
 
+def test_a_feature_that_reaches_the_cap_on_one_calibration_batch_is_left_out_too():
+    """whylogs at 1,000 rows: dest at the cap on every batch, carrier on some; without carrier
+    out too, the fallback's threshold would be the cap again and nothing could exceed it."""
+    rng = np.random.default_rng(5)
+    scores, features = feature_checks(rng, 20, stuck={"dest": CAP})
+    features[3]["carrier"] = CAP
+    calibration = calibrate(scores, features)
+    assert calibration.excluded == ("carrier", "dest") and calibration.threshold < 3
+    assert "carrier scored 230.6 on 1 of 20" in calibration.note
+
+
+def test_a_cap_reached_by_one_batch_without_a_stuck_feature_is_not_guessed():
+    rng = np.random.default_rng(6)
+    scores, features = feature_checks(rng, 20)
+    features[0]["origin"] = CAP
+    scores[0] = CAP
+    calibration = calibrate(scores, features)  # nothing shows CAP is a cap: an ordinary quantile
+    assert calibration.threshold == CAP and calibration.statistic == "dataset score"
+
+
 def test_a_calibration_that_cannot_separate_has_no_threshold_and_no_rate():
     scores = [CAP] * 20
     every_feature_stuck = [{name: CAP for name in MONITORED} for _ in scores]

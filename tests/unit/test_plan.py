@@ -1,5 +1,5 @@
-from bakeoff import registry
-from bakeoff.plan import make_plan
+from bakeoff.host import registry
+from bakeoff.host.plan import make_plan
 from bakeoff.stages.tracking.spec import TRACKING
 
 
@@ -31,7 +31,7 @@ def test_trial_ids_are_unique_and_stable():
 
 
 def test_the_warmup_round_runs_on_the_stages_warmup_sizes_and_measured_rounds_on_the_full_ones():
-    from bakeoff.bake import trial_sizes
+    from bakeoff.host.bake import trial_sizes
 
     plan = make_plan([TRACKING], entries(), repeats=1)
     settings = {"sizes": {"tracking": TRACKING.settings(quick=True)}, "warmup": {"tracking": TRACKING.warmup}}

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bakeoff.protocol import PROTOCOL_VERSION, ProtocolError, Request, Result, read_request, read_result, write_request, write_result
+from bakeoff.worker.protocol import PROTOCOL_VERSION, ProtocolError, Request, Result, read_request, read_result, write_request, write_result
 
 
 def request(tmp_path):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.report import ReportError, render_report
-from bakeoff.report import numbers as fmt
-from bakeoff.report.charts import Bar, ChartGroup, svg_chart, text_chart
-from bakeoff.report.stage import log_href
+from bakeoff.host.report import ReportError, render_report
+from bakeoff.drawing import numbers as fmt
+from bakeoff.drawing.charts import Bar, ChartGroup, svg_chart, text_chart
+from bakeoff.host.report.stage import log_href
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "results_tracking.json"
 NBSP = "\u00a0"
@@ -234,8 +234,8 @@ TEAM = {"profile": {"name": "Test team", "description": "A UI, no server to keep
 
 
 def render_memo(results: dict, run_dir: Path, team: dict = TEAM) -> tuple[str, str]:
-    from bakeoff.decide import decide
-    from bakeoff.decide.profile import parse_profile
+    from bakeoff.host.decide import decide
+    from bakeoff.host.decide.profile import parse_profile
 
     md_path, html_path = render_report(results, run_dir, decide(results, parse_profile(team, "team.toml")))
     return md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
@@ -248,7 +248,7 @@ def memo(tmp_path) -> tuple[str, str]:
 
 def github_ids(markdown: str) -> set[str]:
     """The ids a Git host gives the headings (duplicates get -1, -2...)."""
-    from bakeoff.report.stage import github_anchor
+    from bakeoff.host.report.stage import github_anchor
 
     seen: dict[str, int] = {}
     ids = set()
@@ -264,7 +264,7 @@ def test_memo_opens_with_the_summary_and_a_table_of_contents(memo):
     md, html = memo
     assert md.startswith("# Decision memo: Test team, run 20261127-123148-d632")
     assert md.index("## Summary: the recommended stack") < md.index("## Stage: Experiment tracking") < md.index("## Host")
-    assert "| [Experiment tracking](#stage-experiment-tracking) | **mlflow-local** MLflow (recommended) | aim = tensorboard |" in md
+    assert "| [Experiment tracking](#stage-experiment-tracking) | **mlflow-local** MLflow (recommended) | tensorboard = aim |" in md
     for link in re.findall(r"\]\(#([^)]+)\)", md):
         assert link in github_ids(md), link
     for link in re.findall(r'href="#([^"]+)"', html):
@@ -275,10 +275,10 @@ def test_memo_opens_with_the_summary_and_a_table_of_contents(memo):
 def test_memo_states_verdict_evidence_sensitivity_and_exclusions(memo):
     md, html = memo
     for text in (md, unescape(html)):
-        assert "Recommend MLflow (mlflow-local); runner-up Aim (aim), level within noise with tensorboard." in text
-        assert "Capabilities: mlflow-local 8 of 8 probes pass vs aim 6 of 8 probes pass; only mlflow-local passes model_registry" in text
-        assert "Trade-off: Simplicity: aim 74 adapter lines vs mlflow-local 139 adapter lines" in text
-        assert "flips to tensorboard if cold start weighs twice as much" in text
+        assert "Recommend MLflow (mlflow-local); runner-up TensorBoard (event files via tensorboardX) (tensorboard), level within noise with aim." in text
+        assert "Capabilities: mlflow-local 5 of 5 probes pass vs tensorboard 2 of 5 probes pass; only mlflow-local passes search_filter, model_registry, autolog_sklearn" in text
+        assert "Trade-off: Cold start (import + init to first value stored): tensorboard ×44.2 [35.8–47.9] vs mlflow-local ×658 [610–742]" in text
+        assert "flips to tensorboard if cold start weighs ×1.9 as much" in text
         assert "stable for any speed weight from ×0.25 to ×4" in text
         assert "needs an always-on server" in text
         assert "bakeoff decide 20261127-123148-d632 --profile team.toml" in text

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bakeoff.results import build_results
-from bakeoff.store import Store, TrialRecord
+from bakeoff.host.results import build_results
+from bakeoff.host.store import Store, TrialRecord
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from bakeoff.stats import (
+from bakeoff.host.stats import (
     BETTER,
     NO_CLEAR_DIFFERENCE,
     WORSE,

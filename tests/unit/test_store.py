@@ -2,8 +2,8 @@ import sqlite3
 
 import pytest
 
-from bakeoff.registry import ConfigError
-from bakeoff.store import SCHEMA_VERSION, Store, TrialRecord
+from bakeoff.host.registry import ConfigError
+from bakeoff.host.store import SCHEMA_VERSION, Store, TrialRecord
 
 
 def make_store(tmp_path):

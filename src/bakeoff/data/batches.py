@@ -4,7 +4,7 @@ Imports only the standard library and the base set (numpy, pandas, pyarrow, scik
 this module runs in tool envs that have nothing else. It is also the single source of truth
 for the feature definitions; the host-side `prepare` imports them from here.
 
-A data folder (made by `bakeoff.data.prepare.prepare`) holds `month=01.parquet` ...
+A data folder (made by `bakeoff.host.prepare.prepare`) holds `month=01.parquet` ...
 `month=12.parquet` with the columns `FEATURES + [LABEL]`, `model.pkl` and `manifest.json`.
 Categorical columns are plain strings (object dtype); the label is int 0/1.
 """

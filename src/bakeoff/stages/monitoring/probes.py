@@ -16,17 +16,17 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from bakeoff.data.batches import LABEL, VALID_MONTH, load_month, load_reference_model
+from bakeoff.data.batches import LABEL, VALID_MONTH, load_month
 from bakeoff.worker.protocol import FAIL, PASS, Result
 from bakeoff.stages.contract import run_probe
 from bakeoff.stages.monitoring.contract import MonitorAdapter, ProfileSummary
 from bakeoff.stages.monitoring.figures import ConceptMonth, Performance
 from bakeoff.stages.monitoring.scenarios import (
     MISSING_COLUMN,
-    MODEL_FEATURES,
     MONITORED,
     MONITORED_NUMERIC,
     Scenarios,
+    month_scores,
     quality_problem_batch,
 )
 from bakeoff.stages.monitoring.verdicts import spearman
@@ -142,20 +142,20 @@ def performance_estimation(adapter: MonitorAdapter, scenarios: Scenarios, rows: 
     """Estimate each production month's ROC AUC from a `rows`-row batch without labels;
     compare with the model's true AUC on the whole month. Then the concept-drift month: the
     label rule changes, the features (and so the scores) do not."""
-    model = load_reference_model(data_dir)
     # Fitted on the validation month: labelled data the model never trained on (NannyML's advice).
+    # The model's scores come as data (scenarios.month_scores), never from unpickling it here.
     reference = load_month(data_dir, VALID_MONTH)
     adapter.fit_performance(reference=reference[MONITORED], labels=reference[LABEL].to_numpy(),
-                            scores=model.predict_proba(reference[MODEL_FEATURES])[:, 1], batch_rows=rows)
+                            scores=month_scores(data_dir, VALID_MONTH), batch_rows=rows)
     months = list(range(VALID_MONTH + 1, 13))
     estimated = []
     for month in months:
         batch = scenarios.month_batch(month, rows)
-        scores = model.predict_proba(batch.model_frame)[:, 1]
-        estimated.append(float(adapter.estimate_performance(current=batch.features, scores=scores)))
+        estimated.append(float(adapter.estimate_performance(current=batch.features, scores=batch.scores)))
     true = [month_auc[m] for m in months]
+    # The label rule changes, the features do not: the month's scores are the same.
     whole = scenarios.concept_labels(load_month(data_dir, months[0]), np.random.default_rng(months[0]))
-    concept_true = float(roc_auc_score(whole[LABEL], model.predict_proba(whole[MODEL_FEATURES])[:, 1]))
+    concept_true = float(roc_auc_score(whole[LABEL], month_scores(data_dir, months[0])))
     mae = float(np.mean(np.abs(np.array(estimated) - np.array(true))))
     rho = spearman(estimated, true)
     result.put(Performance(months=months, estimated=estimated, true=true, rows=rows,

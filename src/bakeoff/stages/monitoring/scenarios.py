@@ -15,6 +15,7 @@ fresh shuffle of the window.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +23,53 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bakeoff.data.batches import CATEGORICAL, LABEL, NUMERIC, TRAIN_MONTHS, load_month, load_months
+from bakeoff.data.batches import (
+    CATEGORICAL,
+    LABEL,
+    NUMERIC,
+    TRAIN_MONTHS,
+    load_month,
+    load_months,
+    load_reference_model,
+)
 
 # `month` is a model feature but not monitored: every production month lies outside the
 # training window by construction, so it would alarm on every batch and teach nothing.
 MONITORED_NUMERIC = [c for c in NUMERIC if c != "month"]
 MONITORED = MONITORED_NUMERIC + CATEGORICAL
 MODEL_FEATURES = NUMERIC + CATEGORICAL
+# The reference model's scores as data: columns `month` and `score` (probability of a late
+# arrival), the rows of each month in its file's order, months in order. Data, so a tool env
+# whose numpy or scikit-learn cannot unpickle model.pkl still gets the same scores.
+SCORES_FILE = "model_scores.parquet"
+SCORE = "model_score"  # the column a month batch's frame carries them in
+
+
+@functools.lru_cache(maxsize=4)
+def _stored_scores(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
+    return pd.read_parquet(path, columns=["month", "score"])
+
+
+@functools.lru_cache(maxsize=16)
+def _computed_scores(data_dir: str, month: int) -> np.ndarray:
+    frame = load_month(Path(data_dir), month)
+    return load_reference_model(Path(data_dir)).predict_proba(frame[MODEL_FEATURES])[:, 1]
+
+
+def month_scores(data_dir: Path, month: int) -> np.ndarray:
+    """The reference model's score for every row of `month`, in the month file's row order:
+    from SCORES_FILE, or where a data folder has none, from the pickled model itself."""
+    path = Path(data_dir) / SCORES_FILE
+    if path.is_file():
+        stat = path.stat()
+        stored = _stored_scores(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        scores = stored.loc[stored["month"] == month, "score"].to_numpy(dtype=float)
+    else:
+        scores = _computed_scores(str(Path(data_dir).resolve()), int(month)).copy()
+    rows = len(load_month(data_dir, month))
+    if len(scores) != rows:
+        raise ValueError(f"{path.name}: {len(scores)} scores for month {month}, which has {rows} rows")
+    return scores
 
 
 @dataclass(frozen=True)
@@ -84,7 +125,8 @@ class Batch:
     index: int
     features: pd.DataFrame  # MONITORED columns, what the monitor sees
     labels: np.ndarray  # the labels after the scenario (concept drift changes them)
-    model_frame: pd.DataFrame  # MODEL_FEATURES, for the reference model's scores
+    model_frame: pd.DataFrame  # MODEL_FEATURES
+    scores: np.ndarray | None = None  # the reference model's scores (production month batches only)
 
 
 class Scenarios:
@@ -172,8 +214,9 @@ class Scenarios:
             pool = self.held_out[self.held_out["month"] == month].reset_index(drop=True)
             if len(pool) < rows:  # large batches: the whole month, some rows shared with the reference
                 pool = load_month(self.data_dir, month)
-        else:
+        else:  # a production month: its rows carry the model's scores (performance estimation)
             pool = load_month(self.data_dir, month)
+            pool[SCORE] = month_scores(self.data_dir, month)
         frame = self._draw(pool, min(rows, len(pool)), self._rng("month", month, rows))
         return self._batch(f"month_{month:02d}", rows, 0, frame)
 
@@ -184,8 +227,9 @@ class Scenarios:
         return self._batch("scale", rows, 0, frame)
 
     def _batch(self, scenario: str, rows: int, index: int, frame: pd.DataFrame) -> Batch:
+        scores = frame[SCORE].to_numpy(dtype=float) if SCORE in frame else None
         return Batch(scenario, rows, index, frame[MONITORED].copy(), frame[LABEL].to_numpy(),
-                     frame[MODEL_FEATURES])
+                     frame[MODEL_FEATURES], scores)
 
 
 def quality_problem_batch(batch: Batch) -> pd.DataFrame:

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from bakeoff.data.batches import VALID_MONTH, load_month, load_reference_model
+from bakeoff.data.batches import LABEL, VALID_MONTH, load_month
 from bakeoff.worker.protocol import OK, Request, Result
 from bakeoff.stages.monitoring import probes
 from bakeoff.stages.monitoring.contract import MonitorAdapter
-from bakeoff.stages.monitoring.scenarios import DRIFT_SCENARIOS, MODEL_FEATURES, SCENARIOS, Scenarios
+from bakeoff.stages.monitoring.scenarios import DRIFT_SCENARIOS, SCENARIOS, Scenarios, month_scores
 from bakeoff.stages.monitoring.figures import Delay, RateCell, ScenarioInfo, SizeCalibration, Suite, Timeline
 from bakeoff.stages.monitoring.verdicts import Calibration, calibrate, detection_delay, named, spearman
 from bakeoff.stages.monitoring.workload import (
@@ -85,12 +85,12 @@ def traced_peak_mb(adapter: MonitorAdapter, features) -> float:
 
 
 def month_truth(scenarios: Scenarios, data_dir: Path) -> tuple[dict[int, float], float]:
-    """The reference model's true ROC AUC on each whole month, and on the validation month."""
-    model = load_reference_model(data_dir)
+    """The reference model's true ROC AUC on each whole month, and on the validation month,
+    from its scores as data (scenarios.month_scores)."""
     auc = {}
     for month in MONTHS:
         frame = load_month(data_dir, month)
-        auc[month] = float(roc_auc_score(frame["late"], model.predict_proba(frame[MODEL_FEATURES])[:, 1]))
+        auc[month] = float(roc_auc_score(frame[LABEL], month_scores(data_dir, month)))
     return auc, auc[VALID_MONTH]
 
 

@@ -76,13 +76,18 @@ def calibrate(scores: Sequence[float], feature_scores: Sequence[Mapping[str, flo
     """Set the calibrated threshold from no-drift calibration checks (dataset scores and the
     per-feature scores of the same checks), the same rule for every tool.
 
-    1. The conformal threshold of the dataset scores (calibrated_threshold), unless it is
-       saturated (see `saturated`).
-    2. If it is, the features whose own calibration scores are saturated are named and left
-       out, and the statistic becomes the largest score among the other features, with its own
+    1. A score is stuck when it is saturated (see `saturated`) on the calibration batches; the
+       values stuck scores sit on are the tool's caps (a p-value at the floor scores the same
+       cap whichever feature it comes from).
+    2. The threshold is the conformal quantile of the dataset scores (calibrated_threshold),
+       unless the dataset score is stuck or its threshold is a cap: then no batch can score
+       above it, drifted or not.
+    3. In that case the features whose own threshold is a cap (stuck ones, and those reaching
+       a cap on enough calibration batches to set their quantile) are named and left out, and
+       the statistic becomes the largest score among the other features, with its own
        conformal threshold: one broken feature does not blind the tool to the rest.
-    3. If no feature is left, or the fallback is saturated too, there is no threshold: the
-       calibration cannot separate anything at this size, and the note says why.
+    4. If no feature is left, there is no threshold: the calibration cannot separate anything
+       at this size, and the note says why.
 
     A threshold per feature (Bonferroni at 0.05 / m over m features) was not used: with m = 12
     its conformal quantile needs at least 12 / 0.05 - 1 = 239 calibration batches to be anything
@@ -90,30 +95,32 @@ def calibrate(scores: Sequence[float], feature_scores: Sequence[Mapping[str, flo
     by m / (n + 1): 57% with 20 batches, 6% with 200. A threshold on one statistic per batch
     keeps the 1 / (n + 1)-granular conformal guarantee at any n."""
     threshold = calibrated_threshold(scores, target)
-    if not saturated(scores, threshold):
-        return Calibration(threshold, "dataset score")
     features = sorted({k for f in feature_scores for k in f})
-    stuck = {}
-    for name in features:
-        values = [float(f[name]) for f in feature_scores]
-        value = calibrated_threshold(values, target)
-        if saturated(values, value):
-            share = sum(v == value for v in values)
-            stuck[name] = f"{name} scored {value:.4g} on {share} of {len(values)} no-drift calibration batches"
-    why = (f"the dataset score sat at {threshold:.4g} on at least half of the {len(scores)} no-drift calibration "
-           f"batches, so no threshold can separate anything on it; "
-           + ("; ".join(stuck.values()) if stuck else "no single feature is stuck: the cap is the dataset score's own"))
-    rest = [name for name in features if name not in stuck]
-    if not stuck or not rest:
-        return Calibration(None, "dataset score", tuple(stuck), (), why + "; calibration cannot separate at this size")
-    fallback = [max(float(f[k]) for k in rest if k in f) for f in feature_scores]
+    values = {name: [float(f[name]) for f in feature_scores] for name in features}
+    quantiles = {name: calibrated_threshold(v, target) for name, v in values.items()}
+    stuck = [name for name in features if saturated(values[name], quantiles[name])]
+    caps = {quantiles[name] for name in stuck}
+    if saturated(scores, threshold):
+        caps.add(threshold)
+    if threshold not in caps:
+        return Calibration(threshold, "dataset score")
+    capped = [name for name in features if quantiles[name] in caps]
+    n = len(scores)
+    said = [f"{name} scored {quantiles[name]:.4g} on {sum(v == quantiles[name] for v in values[name])} of {n} "
+            "no-drift calibration batches" for name in capped]
+    why = (f"the dataset score's calibrated threshold {threshold:.4g} is a cap that no-drift batches already "
+           f"reach ({sum(v == threshold for v in scores)} of {n}), so no batch can score above it; "
+           + ("; ".join(said) if said else "no single feature is at the cap: it is the dataset score's own"))
+    rest = [name for name in features if name not in capped]
+    if not capped or not rest:
+        return Calibration(None, "dataset score", tuple(capped), (), why + "; calibration cannot separate at this size")
+    fallback = [max(values[name][i] for name in rest) for i in range(n)]
     second = calibrated_threshold(fallback, target)
-    statistic = f"largest feature score without {', '.join(stuck)}"
-    if saturated(fallback, second):
-        return Calibration(None, statistic, tuple(stuck), tuple(stuck),
-                           why + f"; the {statistic} is stuck at {second:.4g} too: calibration cannot separate")
-    return Calibration(second, statistic, tuple(stuck), tuple(stuck),
-                       why + f"; calibrated on the {statistic} instead")
+    statistic = f"largest feature score without {', '.join(capped)}"
+    if second in caps or saturated(fallback, second):
+        return Calibration(None, statistic, tuple(capped), tuple(capped),
+                           why + f"; the {statistic} is at {second:.4g} too: calibration cannot separate")
+    return Calibration(second, statistic, tuple(capped), tuple(capped), why + f"; calibrated on the {statistic} instead")
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:

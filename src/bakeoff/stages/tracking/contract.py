@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bakeoff.stages.contract import Unsupported
+from bakeoff.stages.contract import Unsupported, required
 
 Scalar = str | int | float
 
@@ -40,15 +40,17 @@ class TrackingAdapter:
         return False."""
         return False
 
+    @required
     def open(self, *, store: Path, experiment: str) -> None:
         """Get ready to log into `store` (a folder in the trial's scratch): create the store or
         connect to the server `start_server` started. Cold start is timed around this call
         plus the first logged value."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
+    @required
     def close(self) -> None:
         """Flush, and stop anything `start_server` or `open` started."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def share(self) -> dict:
         """Constructor options that let another process log into this same store while this
@@ -56,16 +58,19 @@ class TrackingAdapter:
         folder alone is enough."""
         return {}
 
+    @required
     def start_run(self, *, name: str) -> str:
         """Begin a run; return the tool's id for it."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
+    @required
     def log_params(self, *, run_id: str, params: dict[str, Scalar]) -> None:
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
+    @required
     def log_metric(self, *, run_id: str, key: str, value: float, step: int) -> None:
         """Log one value: the tool's single-value call."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def log_metric_batch(self, *, run_id: str, key: str, values: list[float], first_step: int) -> None:
         """Log many steps in one call through the tool's batch API; Unsupported if it has none."""
@@ -75,17 +80,19 @@ class TrackingAdapter:
         """Store a file with the run; Unsupported if the tool keeps no artifacts."""
         raise Unsupported("no artifact store")
 
+    @required
     def end_run(self, *, run_id: str) -> None:
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def search_runs(self, *, metric: str, above: float, descending: bool = True) -> list[str]:
         """Run ids whose final `metric` is greater than `above`, ordered by it, found with the
         tool's own query/search API. Unsupported if the tool has none."""
         raise Unsupported("no search API")
 
+    @required
     def read_run(self, *, run_id: str) -> RunRecord:
         """Read a run back from the store: params, full metric histories, artifact names."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def fetch_artifact(self, *, run_id: str, name: str, dest: Path) -> Path:
         """Copy artifact `name` of the run into folder `dest`; return the file's path."""
@@ -105,9 +112,10 @@ class TrackingAdapter:
         named `run_name`. Unsupported if the tool has none."""
         raise Unsupported("no scikit-learn autologging")
 
+    @required
     def find_run(self, *, name: str) -> str:
         """Id of the run called `name` (used to find autologged runs)."""
-        raise NotImplementedError
+        raise NotImplementedError  # required: every adapter overrides it
 
     def ui_command(self, *, store: Path, port: int) -> list[str]:
         """argv that serves the tool's local UI over `store` on 127.0.0.1:`port`."""

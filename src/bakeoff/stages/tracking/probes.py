@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,8 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from bakeoff.measure import Stopwatch, free_port
-from bakeoff.protocol import FAIL, OK, PASS, Request, Result
+from bakeoff.worker.measure import Stopwatch, free_port
+from bakeoff.worker.processes import ProcessTree
+from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 from bakeoff.stages.contract import Unsupported, run_probe
 from bakeoff.stages.tracking.child import verify_runs
 from bakeoff.stages.tracking.contract import TrackingAdapter
@@ -126,14 +126,10 @@ class Probes:
         argv = self.adapter.ui_command(store=self.store, port=port)
         path = self.adapter.ui_run_path(run_id=run_id)
         url = f"http://127.0.0.1:{port}{path}"
-        with (self.scratch / "ui.log").open("wb") as log:
-            # Its own process group, so the UI and every worker it forks stop together (some UIs
-            # leave their web server running when only the launcher is terminated).
-            server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.scratch, process_group=0)
-            try:
-                body, waited = fetch_until(url, server, deadline=90)
-            finally:
-                stop_group(server)
+        # Its own session, so the UI and every worker it forks stop together (some UIs leave
+        # their web server running when only the launcher is terminated).
+        with ProcessTree(argv, cwd=self.scratch, log=self.scratch / "ui.log", new_session=True) as server:
+            body, waited = fetch_until(url, server.process, deadline=90)
         if run_id in body or name in body:
             return PASS, f"UI up in {waited:.1f} s; GET {path} names the run"
         return FAIL, f"GET {path} answered without the run ({len(body)} bytes)"
@@ -210,20 +206,6 @@ class Probes:
         result.facts["scale"] = f"{len(ids)} runs in the store (target {settings['scale_runs']}); {how}"
 
 
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM the group, give the leader 10 s, then SIGKILL whatever of the group is left."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-
-
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
 
 
@@ -242,7 +224,7 @@ def fetch_until(url: str, server: subprocess.Popen, deadline: float) -> tuple[st
     raise RuntimeError(f"UI gave no answer at {url} within {deadline:.0f} s ({last})")
 
 
-def capabilities_trial(adapter: TrackingAdapter, request: Request) -> Result:
+def capabilities_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
     probes = Probes(adapter, request)
     result = Result(trial_id=request.trial_id, status=OK)
     offline = probes.start_offline()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bakeoff.measure import Stopwatch, folder_mb, percentile
-from bakeoff.protocol import FAILED, OK, Request, Result
+from bakeoff.worker.measure import Stopwatch, folder_mb, percentile
+from bakeoff.worker.protocol import FAILED, OK, Request, Result
 from bakeoff.stages.contract import Unsupported
 from bakeoff.stages.tracking.contract import TrackingAdapter
 from bakeoff.stages.tracking.sweep import Sweep, TrainedRun, grid
@@ -25,16 +25,6 @@ HISTORY_KEY, FINAL_KEY = "val_logloss", "val_auc"
 
 class Mismatch(Exception):
     """The tracker gave back something other than what was logged."""
-
-
-def run_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: float) -> Result:
-    if request.kind == "sweep":
-        return sweep_trial(adapter, request, import_seconds=import_seconds)
-    if request.kind == "capabilities":
-        from bakeoff.stages.tracking.probes import capabilities_trial
-
-        return capabilities_trial(adapter, request)
-    raise ValueError(f"tracking has no trial kind {request.kind!r}")
 
 
 def log_trained_run(adapter: TrackingAdapter, run: TrainedRun) -> tuple[str, bool]:

@@ -36,7 +36,7 @@ from pathlib import Path
 from bakeoff.stages.contract import Unsupported, required
 
 LAYOUTS = ("files", "table")
-KEY = "row_id"  # a stable id per flight row: what a table format matches corrected rows on
+KEY = "flight_id"  # a stable id per flight row: what a table format matches corrected rows on ("row_id" is reserved by DuckLake)
 
 
 @dataclass
@@ -72,6 +72,13 @@ class Diff:
     changed_keys: set[int] = field(default_factory=set)
     removed_keys: set[int] = field(default_factory=set)
     how: str = ""  # the tool call that produced it, for the evidence
+
+    @classmethod
+    def from_rows(cls, *, inserted: set[int], deleted: set[int], updated: set[int], how: str) -> Diff:
+        """A table tool's row-level change feed as a Diff: a key deleted and inserted again
+        (copy-on-write, merge) is a changed row, not a removed and an added one."""
+        changed = updated | (inserted & deleted)
+        return cls(added_keys=inserted - changed, removed_keys=deleted - changed, changed_keys=changed, how=how)
 
 
 class VersioningAdapter:
@@ -138,7 +145,7 @@ class VersioningAdapter:
         the tool's own garbage collection or vacuum."""
         raise Unsupported("no garbage collection")
 
-    def stored_object(self, *, version_id: str, name: str) -> Path:
+    def stored_object(self, *, version_id: str, name: str, month: int) -> Path:
         """The file inside the tool's store that holds the data of `name` (a data-folder file
         for file tools, the month's data file for table tools) as of the version: what the
         corruption probe damages."""

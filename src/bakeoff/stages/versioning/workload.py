@@ -85,9 +85,21 @@ def check_checkout(layout: str, got: Checkout, expected: Version, history: Histo
         raise Mismatch(f"{expected.name}: the tool gave back no rows")
     if got.table.num_rows != expected.rows:
         raise Mismatch(f"{expected.name} read back {got.table.num_rows} rows, recorded {expected.rows}")
-    if canonical_hash(got.table) != history.row_hash(expected.name):
+    if not same_rows(got.table, history.rows_of(expected.name)) and \
+            canonical_hash(got.table) != history.row_hash(expected.name):
         raise Mismatch(f"{expected.name} read back {expected.rows} rows but their values differ")
     return got.table.num_rows
+
+
+def same_rows(got: pa.Table, expected: pa.Table) -> bool:
+    """Fast path of the row check: the rows sorted by KEY equal the recorded ones, column by
+    column, at the recorded types. When it says no (a NaN stored for a null, a reordered
+    column), the canonical hash decides."""
+    try:
+        ordered = got.select(expected.column_names).sort_by(KEY).cast(expected.schema)
+    except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return ordered.combine_chunks().equals(expected.combine_chunks())
 
 
 def expected_diff(history: History, old: str, new: str, layout: str) -> Diff:

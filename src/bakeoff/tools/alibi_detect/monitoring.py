@@ -28,11 +28,14 @@ class AlibiDetectMonitor(MonitorAdapter):
         self.detector = TabularDrift(self._encode(reference), p_val=0.05, categories_per_feature=categories)
 
     def _encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """One float array, categories as codes; rows with a missing value are left out
+        (alibi-detect's tests take complete arrays: scipy's KS returns NaN on a NaN)."""
         parts = [frame[c].to_numpy(dtype=float) for c in self.numeric]
         for column in self.categorical:
             codes = self.codes[column]
             parts.append(frame[column].map(lambda v, codes=codes: codes.get(v, len(codes))).to_numpy(dtype=float))
-        return np.column_stack(parts)
+        values = np.column_stack(parts)
+        return values[~np.isnan(values).any(axis=1)]
 
     def check(self, *, current: pd.DataFrame) -> Verdict:
         found = self.detector.predict(self._encode(current), drift_type="batch", return_p_val=True)["data"]

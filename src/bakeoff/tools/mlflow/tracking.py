@@ -21,7 +21,7 @@ import mlflow  # noqa: E402
 from mlflow.entities import Metric  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
-from bakeoff.measure import free_port  # noqa: E402
+from bakeoff.worker.measure import free_port  # noqa: E402
 from bakeoff.stages.tracking.contract import RunRecord, Scalar, TrackingAdapter  # noqa: E402
 
 MLFLOW_CLI = str(Path(sys.executable).with_name("mlflow"))

@@ -8,7 +8,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from bakeoff.measure import free_port
+from bakeoff.worker.measure import free_port
 from bakeoff.stages.serving.contract import BATCH_LOG, HttpRequest, ServingAdapter
 from bakeoff.data.batches import CATEGORICAL, NUMERIC
 

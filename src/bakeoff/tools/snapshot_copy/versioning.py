@@ -73,7 +73,7 @@ class SnapshotCopy(VersioningAdapter):
             if folder.name.isdigit() and folder.name not in keep:
                 shutil.rmtree(folder)
 
-    def stored_object(self, *, version_id: str, name: str) -> Path:
+    def stored_object(self, *, version_id: str, name: str, month: int) -> Path:
         return self.snapshots / version_id / name
 
     def verify(self) -> str:

@@ -1,0 +1,301 @@
+"""The bake-off, as a recipe of named steps (nox style):
+
+    select -> open the run (new or resumed) -> prepare data -> envs -> check each tool ->
+    trials (warm-up, measured rounds, once-per-tool kinds) -> results.json -> report/memo
+
+Each step is small and returns data; `bake_run` strings them together, and the CLI only parses
+flags and shows progress through the `Progress` callbacks. Host side."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+from bakeoff.host import envs, registry
+from bakeoff.host.envs import EnvOutcome
+from bakeoff.host.plan import Trial, make_plan
+from bakeoff.worker.protocol import CHECK_KIND, FAILED, OK, SKIPPED
+from bakeoff.host.registry import ConfigError, Entry
+from bakeoff.host.runner import TrialOutcome, run_trial
+from bakeoff.stages.spec import StageSpec, all_specs
+from bakeoff.host.store import Store, TrialRecord
+
+HOME = Path(os.environ.get("BAKEOFF_HOME", ".bakeoff")).absolute()
+
+
+@dataclass
+class Selection:
+    stages: list[StageSpec]
+    entries: list[Entry]
+
+    @property
+    def tools(self) -> list[registry.Tool]:
+        return list({e.tool.name: e.tool for e in self.entries}.values())
+
+
+@dataclass
+class Phases:
+    """Seconds spent per phase of a session, for the overhead figure."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timing(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def select(stages: list[str], tools: list[str]) -> Selection:
+    """Validate the stage and tool names; the baseline of each chosen stage is always included."""
+    specs = all_specs()
+    for name in stages:
+        if name not in specs:
+            raise ConfigError(f"unknown stage {name!r}; choose from: {', '.join(specs)}")
+    chosen = [specs[n] for n in (stages or specs)]
+    available = [e for s in chosen for e in registry.entries(s.name)]
+    known = {e.name for e in available} | {e.tool.name for e in available}
+    for name in tools:
+        if name not in known:
+            raise ConfigError(f"unknown tool {name!r} for stage(s) {', '.join(s.name for s in chosen)}; "
+                              f"choose from: {', '.join(sorted(known))}")
+    entries = [e for e in available if not tools or e.spec.baseline or e.name in tools or e.tool.name in tools]
+    return Selection(chosen, entries)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+def ensure_envs(tools: list[registry.Tool], envs_root: Path, *, offline: bool,
+                on_done: Callable[[EnvOutcome], None]) -> dict[str, EnvOutcome]:
+    outcomes = {}
+    for tool in tools:
+        outcomes[tool.name] = envs.ensure(tool, envs_root, offline=offline)
+        on_done(outcomes[tool.name])
+    return outcomes
+
+
+def pending(selection: Selection, store: Store, run_id: str, repeats: int, timeout: float | None) -> list[Trial]:
+    """The plan minus the trials already stored (any outcome): what a resumed run still owes."""
+    done = store.finished_trials(run_id)
+    plan = make_plan(selection.stages, selection.entries, repeats)
+    if timeout:
+        plan = [replace(t, timeout=timeout) for t in plan]
+    return [t for t in plan if t.trial_id not in done]
+
+
+def trial_sizes(trial: Trial, settings: dict) -> dict:
+    """The run's sizes for the trial's stage; the warm-up round runs on the stage's smaller
+    warm-up sizes (kept in the run's settings, so a resumed run uses the same)."""
+    sizes = settings["sizes"][trial.stage]
+    return sizes if trial.measured else {**sizes, **settings.get("warmup", {}).get(trial.stage, {})}
+
+
+def execute(trial: Trial, entry: Entry, env: EnvOutcome, *, run_id: str, run_dir: Path, data_dir: Path,
+            settings: dict, keep_scratch: bool) -> TrialRecord:
+    """Run one trial (or record why it cannot run) as a record ready to store."""
+    record = TrialRecord(trial.trial_id, trial.stage, trial.entry, trial.kind, trial.round, status=OK)
+    if env.status != OK:
+        record.status, record.reason = FAILED, f"environment could not be built: {env.error}"
+        return record
+    outcome: TrialOutcome = run_trial(trial, entry, env.python, run_id=run_id, run_dir=run_dir, data_dir=data_dir,
+                                      settings=settings, keep_scratch=keep_scratch)
+    record.status, record.reason, record.seconds = outcome.status, outcome.reason, outcome.seconds
+    record.log = str(outcome.log.relative_to(run_dir))
+    if outcome.result is not None:
+        record.metrics, record.samples = outcome.result.metrics, outcome.result.samples
+        record.probes, record.facts = outcome.result.probes, outcome.result.facts
+        record.figures = outcome.result.figures
+    return record
+
+
+def point_latest(out: Path, run_dir: Path) -> None:
+    latest = out / "latest"
+    tmp = out / f".latest-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, latest)
+
+
+@dataclass
+class RunOptions:
+    """What `bakeoff run` was asked for."""
+
+    stages: list[str]
+    tools: list[str]
+    quick: bool
+    repeats: int | None
+    out: Path
+    resume: str | None
+    timeout: float | None
+    keep_scratch: bool
+    offline: bool
+    command: str
+
+
+@dataclass
+class Run:
+    run_id: str
+    run_dir: Path
+    store: Store
+    selection: Selection
+    settings: dict
+    data_dir: Path | None = None
+    envs: dict[str, EnvOutcome] = field(default_factory=dict)
+    phases: Phases = field(default_factory=Phases)
+    failed_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # (stage, entry) -> why
+
+
+class Progress:
+    """What the recipe tells whoever shows it (the CLI prints; tests may collect)."""
+
+    def data_step(self, step: str) -> None: ...
+    def env_done(self, outcome: EnvOutcome) -> None: ...
+    def trials_start(self, run: Run, total: int) -> None: ...
+    def trial_start(self, trial: Trial) -> None: ...
+    def trial_done(self, trial: Trial, record: TrialRecord, *, reported: bool) -> None: ...
+
+
+def open_run(options: RunOptions) -> Run:
+    """A new run (its settings fixed now, so a resume uses the same) or the one to resume."""
+    out = options.out
+    if options.resume:
+        if not (out / "results.sqlite").exists():
+            raise ConfigError(f"no results database in {out} to resume from; pass the --out of that run")
+        store = Store(out / "results.sqlite")
+        previous = store.run(options.resume)
+        settings = previous["settings"]
+        selection = select(settings["stages"], settings["tools"])
+        return Run(options.resume, out / options.resume, store, selection, settings)
+    selection = select(options.stages, options.tools)  # validate before touching any store
+    store = Store(out / "results.sqlite")
+    repeats = options.repeats or (3 if options.quick else 5)
+    settings = {"quick": options.quick, "repeats": repeats, "stages": [s.name for s in selection.stages],
+                "tools": options.tools, "timeout": options.timeout,
+                "entries": {s.name: [e.name for e in selection.entries if e.stage == s.name] for s in selection.stages},
+                "sizes": {s.name: s.settings(options.quick) for s in selection.stages},
+                "warmup": {s.name: s.warmup for s in selection.stages if s.warmup}}
+    run_id = new_run_id()
+    return Run(run_id, out / run_id, store, selection, settings)
+
+
+def prepare_run(run: Run, options: RunOptions, progress: Progress) -> None:
+    """Data, the run's record (new runs), the envs."""
+    from bakeoff.host.prepare import prepare
+    from bakeoff.host.results import host_facts
+
+    try:
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the run folder {run.run_dir} ({exc.strerror or exc}); "
+                          "fix: pass a writable --out folder") from None
+    with run.phases.timing("data"):
+        info = prepare(HOME / "data", on_step=progress.data_step)
+    run.data_dir = info.dir
+    if not options.resume:
+        run.store.create_run(run.run_id, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                             command=options.command, settings=run.settings, host=host_facts(), data=info.summary)
+    with run.phases.timing("envs"):
+        run.envs = ensure_envs(run.selection.tools, HOME / "envs", offline=options.offline, on_done=progress.env_done)
+    with run.phases.timing("env_check"):
+        for name, outcome in run.envs.items():
+            run.store.record_env(run.run_id, name, outcome.status, outcome.info, outcome.error)
+
+
+def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
+    """Every trial still owed, in plan order. A tool whose check failed skips its other trials
+    (they could only repeat the same failure), recorded as skipped with the check's reason."""
+    todo = pending(run.selection, run.store, run.run_id, run.settings["repeats"], run.settings.get("timeout"))
+    for record in run.store.trials(run.run_id):  # a resumed run remembers its failed checks
+        if record.kind == CHECK_KIND and record.status != OK:
+            run.failed_checks[(record.stage, record.entry)] = record.reason
+    entries = {(e.stage, e.name): e for e in run.selection.entries}
+    progress.trials_start(run, len(todo))
+    with run.phases.timing("trials"):
+        for trial in todo:
+            progress.trial_start(trial)
+            entry = entries[(trial.stage, trial.entry)]
+            env = run.envs[entry.tool.name]
+            why = run.failed_checks.get((trial.stage, trial.entry))
+            if why is not None:
+                record = TrialRecord(trial.trial_id, trial.stage, trial.entry, trial.kind, trial.round, status=SKIPPED,
+                                     reason=f"check failed: {why}")
+            else:
+                record = execute(trial, entry, env, run_id=run.run_id, run_dir=run.run_dir, data_dir=run.data_dir,
+                                 settings=trial_sizes(trial, run.settings), keep_scratch=options.keep_scratch)
+                if trial.kind == CHECK_KIND and record.status != OK:
+                    run.failed_checks[(trial.stage, trial.entry)] = record.reason
+            run.store.record_trial(run.run_id, record)
+            # A tool whose env failed was reported by the env step; its trials all fail alike.
+            progress.trial_done(trial, record, reported=env.status != OK or why is not None)
+
+
+def bake_run(options: RunOptions, progress: Progress) -> Run:
+    """The whole recipe up to the stored trials; the caller writes the report with `finish_run`
+    (also after Ctrl-C, so an interrupted run still has its partial report)."""
+    run = open_run(options)
+    prepare_run(run, options, progress)
+    run_trials(run, options, progress)
+    return run
+
+
+def finish_run(run: Run, status: str, profile=None):
+    """Close the session, write results.json and the report (the memo with a profile) once, and
+    record how long that took: the next re-render of this run states it."""
+    from bakeoff.host.outputs import write_report
+
+    run.store.finish_run(run.run_id, status, run.phases.seconds)
+    tick = time.perf_counter()
+    report, decision = write_report(run.store, run.run_id, run.run_dir, profile)
+    run.store.finish_run(run.run_id, status, {"report": time.perf_counter() - tick})
+    return report, decision
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    stage: str
+    entry: str
+    ok: bool
+    message: str  # what was checked, or the one-line reason it failed
+    log: Path
+
+
+def check_tool(tool: registry.Tool, *, offline: bool = False,
+               on_env: Callable[[EnvOutcome], None] = lambda outcome: None) -> list[CheckOutcome]:
+    """`bakeoff check TOOL`: in the tool's own env, for every entry: import the adapter, check it
+    against its stage contract, its tool.toml options against its constructor, then one smoke
+    call. The same check `bakeoff run` makes once per tool before any trial."""
+    from bakeoff.host.plan import check_trial
+
+    env = envs.ensure(tool, HOME / "envs", offline=offline)
+    on_env(env)
+    folder = HOME / "checks" / f"{tool.name}-{new_run_id()}"
+    specs = all_specs()
+    outcomes = []
+    for entry in (e for e in registry.entries() if e.tool.name == tool.name):
+        if entry.stage not in specs:
+            outcomes.append(CheckOutcome(entry.stage, entry.name, False, f"unknown stage {entry.stage!r}; "
+                                         f"choose from: {', '.join(specs)}", folder))
+            continue
+        trial = check_trial(entry.stage, entry.name)
+        settings = specs[entry.stage].settings(quick=True)
+        if env.status != OK:
+            outcomes.append(CheckOutcome(entry.stage, entry.name, False, f"environment could not be built: {env.error}",
+                                         folder))
+            continue
+        from bakeoff.host.prepare import prepare
+
+        data = prepare(HOME / "data")
+        outcome = run_trial(trial, entry, env.python, run_id=folder.name, run_dir=folder, data_dir=data.dir,
+                            settings=settings)
+        message = (outcome.result.facts.get("check") if outcome.status == OK and outcome.result else outcome.reason)
+        outcomes.append(CheckOutcome(entry.stage, entry.name, outcome.status == OK, str(message or ""), outcome.log))
+    return outcomes

@@ -1,0 +1,323 @@
+"""The `bakeoff` command. Each command is a short recipe of the named steps in bake.py."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bakeoff.host import bake, envs, registry
+from bakeoff.host.decide import Decision, load_profile, load_results
+from bakeoff.host.outputs import render_memo, write_report
+from bakeoff.worker.protocol import OK
+from bakeoff.host.registry import ConfigError
+from bakeoff.host.store import Store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Settle MLOps tool choices with evidence: real tools on the same work, measured.",
+                  context_settings={"help_option_names": ["-h", "--help"]})
+envs_app = typer.Typer(no_args_is_help=True, help="Build, list and clean the locked per-tool environments.")
+app.add_typer(envs_app, name="envs")
+console = Console(stderr=True)
+out_console = Console()
+
+
+@contextmanager
+def clean_errors() -> Iterator[None]:
+    """Bad input: one line naming the problem and the fix, exit code 2, nothing stored lost."""
+    try:
+        yield
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+
+
+def progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def split_names(value: Optional[str]) -> list[str]:
+    return [n.strip() for n in (value or "").split(",") if n.strip()]
+
+
+def build_envs(selection_tools: list[registry.Tool], *, offline: bool = False) -> dict[str, envs.EnvOutcome]:
+    with progress() as bar:
+        task = bar.add_task("environments", total=len(selection_tools))
+
+        def done(outcome: envs.EnvOutcome) -> None:
+            state = ("built" if outcome.built else "ready") if outcome.status == OK else f"[red]failed[/]: {outcome.error}"
+            bar.console.print(f"  env {outcome.tool}: {state}", highlight=False)
+            bar.advance(task)
+
+        return bake.ensure_envs(selection_tools, bake.HOME / "envs", offline=offline, on_done=done)
+
+
+@app.command()
+def run(
+    stage: list[str] = typer.Option([], "--stage", "-s", help="Stage to run (repeatable); default: every stage."),
+    tools: Optional[str] = typer.Option(None, "--tools", "-t", help="Comma-separated tools or entries; the baseline always runs."),
+    quick: bool = typer.Option(False, "--quick", help="Quick sizes and 3 repeats: minutes, not hours."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", "-r", min=1, max=50, help="Measured repeats per tool (default 3 quick, 5 full)."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder for run folders and the results database."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Finish an interrupted run without redoing finished trials."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=1, help="Seconds before any one trial is stopped (default: per stage and trial kind)."),
+    keep_scratch: bool = typer.Option(False, "--keep-scratch", help="Keep every trial's scratch folder (stores, server logs)."),
+    offline: bool = typer.Option(False, "--offline", help="Build missing envs from uv's cache only."),
+    profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Team profile (TOML, see profiles/): end with a decision memo."),
+) -> None:
+    """Run the bake-off and write results.json, report.md and report.html."""
+    with clean_errors():
+        team = load_profile(profile) if profile else None  # a bad profile fails before any work
+        options = bake.RunOptions(stages=stage, tools=split_names(tools), quick=quick, repeats=repeats,
+                                  out=out.absolute(), resume=resume, timeout=timeout, keep_scratch=keep_scratch,
+                                  offline=offline, command="bakeoff " + shlex.join(sys.argv[1:]))
+        shown = ShownProgress()
+        signal.signal(signal.SIGTERM, stop_on_sigterm)  # a CI time-out or `kill`: clean up as for Ctrl-C
+        run = bake.open_run(options)
+        status_text = "interrupted"
+        try:
+            bake.prepare_run(run, options, shown)
+            bake.run_trials(run, options, shown)
+            status_text = "complete"
+        except KeyboardInterrupt:
+            console.print(f"[yellow]interrupted[/]; finish it with: bakeoff run --resume {run.run_id} --out {options.out}")
+            raise typer.Exit(130)
+        finally:
+            shown.close()
+            if run.data_dir is not None:  # nothing to report before the run was recorded
+                report, decision = bake.finish_run(run, status_text, team)
+                bake.point_latest(options.out, run.run_dir)
+            run.store.close()
+        if not keep_scratch:
+            shutil.rmtree(run.run_dir / "scratch", ignore_errors=True)
+        console.print(f"run {run.run_id}: {shown.done} trials in {sum(run.phases.seconds.values()):.0f} s"
+                      + (f"; {shown.failed} did not finish ok (see the report)" if shown.failed else ""))
+        show_verdicts(decision)
+        out_console.print(str(report))
+
+
+class ShownProgress(bake.Progress):
+    """Progress on the terminal: a bar when stderr is a terminal, else one plain line per trial
+    (a log file or CI shows what happens, not nothing)."""
+
+    def __init__(self) -> None:
+        self.live = console.is_terminal
+        self.bar: Progress | None = None
+        self.task = None
+        self.done = self.failed = 0
+        self.status = console.status("preparing the flights data") if self.live else None
+        if self.status:
+            self.status.start()
+
+    def data_step(self, step: str) -> None:
+        if self.status:
+            self.status.update(f"data: {step}")
+        else:
+            console.print(f"data: {step}", highlight=False)
+
+    def env_done(self, outcome: envs.EnvOutcome) -> None:
+        if self.status:
+            self.status.stop()
+            self.status = None
+        state = ("built" if outcome.built else "ready") if outcome.status == OK else f"[red]failed[/]: {outcome.error}"
+        console.print(f"  env {outcome.tool}: {state}", highlight=False)
+
+    def trials_start(self, run: bake.Run, total: int) -> None:
+        if self.status:
+            self.status.stop()
+            self.status = None
+        if self.live:
+            self.bar = progress()
+            self.bar.start()
+            self.task = self.bar.add_task(f"run {run.run_id}", total=total)
+        else:
+            console.print(f"run {run.run_id}: {total} trials", highlight=False)
+
+    def trial_start(self, trial) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, description=f"{trial.stage} · {trial.entry} · {trial.kind} r{trial.round}")
+
+    def trial_done(self, trial, record, *, reported: bool) -> None:
+        self.done += 1
+        self.failed += record.status != OK
+        printer = self.bar.console if self.bar is not None else console
+        if record.status != OK and not reported:
+            printer.print(f"  [yellow]{trial.trial_id}: {record.status}[/] {record.reason[:200]}", highlight=False)
+        elif self.bar is None:
+            printer.print(f"  {trial.trial_id}: {record.status} in {record.seconds:.1f} s", highlight=False)
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def close(self) -> None:
+        if self.status:
+            self.status.stop()
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def show_verdicts(decision: Decision | None) -> None:
+    for stage in decision.stages if decision else []:
+        console.print(f"{stage.stage}: {stage.verdict.headline} ({stage.verdict.stability})", highlight=False, soft_wrap=True)
+
+
+@app.command("decide")
+def decide_run(
+    run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
+    profile: Path = typer.Option(..., "--profile", "-p", help="Team profile (TOML), e.g. profiles/student.toml."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the run folders."),
+) -> None:
+    """Verdicts for a run under a team profile: writes decision.json and the memo (report.md, report.html)."""
+    with clean_errors():
+        team = load_profile(profile)
+        results, run_dir = load_results(run_id, out)
+        html, decision = render_memo(results, run_dir, team)
+        show_verdicts(decision)
+        out_console.print(str(html))
+
+
+@app.command()
+def report(
+    run_id: str = typer.Argument("latest", help="Run to re-render (default: the newest)."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the results database."),
+) -> None:
+    """Re-render a run's results.json and reports from the results database."""
+    with clean_errors():
+        if not (out / "results.sqlite").exists():
+            raise ConfigError(f"no results database in {out}; run `bakeoff run --quick` first or pass --out")
+        store = Store(out / "results.sqlite")
+        run_id = store.latest_run() if run_id == "latest" else run_id
+        if run_id is None:
+            raise ConfigError(f"no runs in {out}; run `bakeoff run --quick` first")
+        store.run(run_id)
+        path, _ = write_report(store, run_id, out / run_id)
+        out_console.print(str(path))
+
+
+@app.command()
+def check(
+    tool: str = typer.Argument(..., help="The tool to check (its folder name, as `bakeoff tools` lists it)."),
+    offline: bool = typer.Option(False, "--offline", help="Build a missing env from uv's cache only."),
+) -> None:
+    """Check a tool against its stage contract inside its own env: import, contract, options, one smoke call."""
+    with clean_errors():
+        chosen = pick_tools(tool)[0]
+        outcomes = bake.check_tool(chosen, offline=offline, on_env=lambda o: console.print(
+            f"  env {o.tool}: " + (("built" if o.built else "ready") if o.status == OK else f"[red]failed[/]: {o.error}"),
+            highlight=False))
+        if not outcomes:
+            raise ConfigError(f"tool {tool!r} serves no stage; fix: add a [stages.<stage>.<entry>] table to its tool.toml")
+        for o in outcomes:
+            mark = "[green]ok[/]" if o.ok else "[bold red]failed[/]"
+            out_console.print(f"{o.stage} · {o.entry}: {mark} {o.message}", highlight=False, soft_wrap=True)
+        if not all(o.ok for o in outcomes):
+            console.print(f"log: {next(o.log for o in outcomes if not o.ok)}", highlight=False)
+            raise typer.Exit(2)
+
+
+@app.command("tools")
+def list_tools() -> None:
+    """Stages, tools, pinned versions and the state of their environments."""
+    with clean_errors():
+        table = Table("stage", "entry", "tool", "version", "licence", "env", title="bakeoff tools")
+        for entry in registry.entries():
+            try:
+                path = envs.env_path(entry.tool, bake.HOME / "envs")
+                state = "built" if envs.read_info(path) else "not built"
+            except ConfigError:
+                state = "[red]no lock[/]"
+            name = f"{entry.name} [dim](baseline)[/]" if entry.spec.baseline else entry.name
+            table.add_row(entry.stage, name, entry.tool.name, envs.pinned_version(entry.tool) or "-",
+                          entry.tool.tool.license, state)
+        out_console.print(table)
+
+
+@envs_app.command("build")
+def envs_build(
+    tools: Optional[str] = typer.Option(None, "--tools", "-t", help="Comma-separated tools (default: all)."),
+    offline: bool = typer.Option(False, "--offline", help="Use uv's cache only."),
+) -> None:
+    """Build (or confirm) the env of every tool; a failed build is reported, the others go on."""
+    with clean_errors():
+        chosen = pick_tools(tools)
+        outcomes = build_envs(chosen, offline=offline)
+        if any(o.status != OK for o in outcomes.values()):
+            raise typer.Exit(1)
+
+
+@envs_app.command("list")
+def envs_list() -> None:
+    """Every tool's env: hash, state, size and package count."""
+    with clean_errors():
+        table = Table("tool", "env folder", "state", "size MB", "packages")
+        for tool in registry.tools().values():
+            path = envs.env_path(tool, bake.HOME / "envs")
+            info = envs.read_info(path) or {}
+            table.add_row(tool.name, path.name, "built" if info else "not built",
+                          str(info.get("size_mb", "-")), str(info.get("packages", "-")))
+        out_console.print(table)
+
+
+@envs_app.command("clean")
+def envs_clean(all_: bool = typer.Option(False, "--all", help="Remove every env, not only stale ones.")) -> None:
+    """Remove envs no current lock points to (or all of them)."""
+    with clean_errors():
+        current = set() if all_ else {envs.env_path(t, bake.HOME / "envs").name for t in registry.tools().values()}
+        for path in envs.stale_envs(bake.HOME / "envs", current):
+            shutil.rmtree(path)
+            console.print(f"removed {path}")
+
+
+@envs_app.command("lock")
+def envs_lock(tools: Optional[str] = typer.Argument(None, help="Comma-separated tools (default: all).")) -> None:
+    """Regenerate locks/<tool>.txt from locks/base.in plus the tool's requirements (needs the registry)."""
+    with clean_errors():
+        failed = []
+        for tool in pick_tools(tools):
+            try:
+                console.print(f"locked {tool.name}: {envs.compile_lock(tool)}")
+            except ConfigError as exc:  # one tool that cannot resolve must not stop the others
+                console.print(f"[red]not locked[/] {exc}", highlight=False)
+                failed.append(tool.name)
+        if failed:
+            raise ConfigError(f"could not lock {', '.join(failed)}; see the reasons above")
+
+
+def pick_tools(names: Optional[str]) -> list[registry.Tool]:
+    known = registry.tools()
+    wanted = split_names(names) or list(known)
+    for name in wanted:
+        if name not in known:
+            raise ConfigError(f"unknown tool {name!r}; choose from: {', '.join(known)}")
+    return [known[n] for n in wanted]
+
+
+def main() -> None:
+    """Console entry point: usage errors become one line and exit code 2, like every bad input."""
+    try:
+        code = app(standalone_mode=False, prog_name="bakeoff")
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.BadParameter.__mro__[1] as exc:  # typer's UsageError: bad flag, bad value, missing argument
+        if not exc.format_message():  # bare `bakeoff`: the help was shown
+            sys.exit(2)
+        hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+        console.print(f"[bold red]error:[/] {exc.format_message()}{hint}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,165 @@
+"""A run's stored trials -> `results.json`, the contract with everything downstream.
+
+Figures come only from measured trials (warm-up excluded); ratios to the stage's baseline are
+taken pairwise within each repeat round. Host side.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections import defaultdict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bakeoff import __version__
+from bakeoff.host import registry
+from bakeoff.host.envs import pinned_version
+from bakeoff.host.registry import adapter_lines
+from bakeoff.host.results_model import RESULTS_SCHEMA, as_dict, stage_definitions, validate
+from bakeoff.host.plan import WARMUP_ROUND
+from bakeoff.worker.protocol import CHECK_KIND, FAILED, OK, SKIPPED, write_json_atomically
+from bakeoff.stages.spec import StageSpec, all_specs
+from bakeoff.host.stats import Summary, paired_ratios, ratio_verdict, summarize
+from bakeoff.host.registry import ConfigError
+from bakeoff.host.store import Store, TrialRecord
+
+
+
+def host_facts() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1),
+            "python": platform.python_version(), "os": platform.platform(), "bakeoff": __version__}
+
+
+def _summary(summary: Summary) -> dict[str, Any]:
+    return {**asdict(summary), "ci95": list(summary.ci95)}
+
+
+def _figures(records: list[TrialRecord], metric: str) -> dict[int, float]:
+    """The metric's figure per repeat round, from measured trials that finished."""
+    return {r.round: r.metrics[metric] for r in records if r.status == OK and metric in r.metrics}
+
+
+def _metric(spec: StageSpec, name: str, repeated: list[TrialRecord], once: list[TrialRecord],
+            baseline_repeated: list[TrialRecord], baseline_once: list[TrialRecord], is_baseline: bool) -> dict | None:
+    definition = spec.metrics[name]
+    by_round, base_by_round = _figures(repeated, name), _figures(baseline_repeated, name)
+    if not by_round:  # a once-per-tool figure: its within-trial samples are the repeats
+        samples = next((r.samples.get(name) or [r.metrics[name]] for r in once if r.status == OK and name in r.metrics), None)
+        if samples is None:
+            return None
+        by_round = dict(enumerate(samples))
+        base = next((r.samples.get(name) or [r.metrics[name]] for r in baseline_once if r.status == OK and name in r.metrics), [])
+        base_by_round = dict(enumerate(base))
+    values = [by_round[k] for k in sorted(by_round)]
+    out = {"unit": definition.unit, "better": definition.better, **_summary(summarize(values)), "samples": values,
+           "ratio": None, "verdict": None}
+    ratios = [] if is_baseline else paired_ratios(by_round, base_by_round)
+    if ratios:
+        ratio = summarize(ratios)
+        out["ratio"] = {**_summary(ratio), "samples": ratios}
+        # One paired sample has no spread: say so rather than claim better or worse.
+        out["verdict"] = ratio_verdict(ratio, definition.better) if ratio.n > 1 else "single measurement"
+    return out
+
+
+def _tool_status(repeated: list[TrialRecord], env: dict | None, check: TrialRecord | None) -> tuple[str, str]:
+    if env and env["status"] != OK:
+        return FAILED, f"environment could not be built: {env['error']}"
+    if check is not None and check.status != OK:
+        return FAILED, f"check failed before any trial: {check.reason}"
+    bad = next((r for r in repeated if r.status != OK), None)
+    if bad is not None:
+        return bad.status, bad.reason
+    if not [r for r in repeated if r.round != WARMUP_ROUND]:
+        return SKIPPED, "no measured trial finished (interrupted run? finish it with --resume)"
+    return OK, ""
+
+
+def stage_results(spec: StageSpec, run: dict, trials: list[TrialRecord], envs: dict) -> dict[str, Any]:
+    names = run["settings"]["entries"][spec.name]
+    entries = {e.name: e for e in registry.entries(spec.name) if e.name in names}
+    baseline = next((n for n, e in entries.items() if e.spec.baseline), "")
+    by_entry: dict[str, list[TrialRecord]] = defaultdict(list)
+    for record in trials:
+        if record.stage == spec.name:
+            by_entry[record.entry].append(record)
+
+    def split(name: str) -> tuple[list[TrialRecord], list[TrialRecord]]:
+        records = [r for r in by_entry.get(name, []) if r.kind != CHECK_KIND]
+        repeated = [r for r in records if r.kind == spec.repeated_kind]
+        return repeated, [r for r in records if r.kind != spec.repeated_kind]
+
+    def check_of(name: str) -> TrialRecord | None:
+        return next((r for r in by_entry.get(name, []) if r.kind == CHECK_KIND), None)
+
+    base_repeated, base_once = split(baseline)
+    base_measured = [r for r in base_repeated if r.round != WARMUP_ROUND]
+    tools = {}
+    for name, entry in entries.items():
+        repeated, once = split(name)
+        measured = [r for r in repeated if r.round != WARMUP_ROUND]
+        env = envs.get(entry.tool.name)
+        check = check_of(name)
+        status, reason = _tool_status(repeated, env, check)
+        metrics = {}
+        for metric in spec.metrics:
+            figure = _metric(spec, metric, measured, once, base_measured, base_once, name == baseline)
+            if figure is not None:
+                metrics[metric] = figure
+        probes = {}
+        facts: dict[str, Any] = {}
+        figures: dict[str, Any] = {}
+        for record in [*measured, *once]:
+            probes.update(record.probes)
+            facts.update({k: v for k, v in record.facts.items() if k != "worker_seconds"})
+            figures.update(record.figures)
+            if record.kind != spec.repeated_kind and record.status != OK:
+                facts[f"{record.kind} trial"] = f"{record.status}: {record.reason}"
+        info = (env or {}).get("info", {})
+        tools[name] = {
+            "tool": entry.tool.name, "title": entry.tool.tool.title, "version": pinned_version(entry.tool),
+            "license": entry.tool.tool.license, "homepage": entry.tool.tool.homepage, "status": status,
+            "reason": reason, "baseline": entry.spec.baseline, "config": entry.spec.config, "why": entry.spec.why.strip(),
+            "options": entry.spec.options, "traits": entry.spec.traits, "adapter": entry.spec.adapter,
+            "adapter_lines": adapter_lines(spec.name, name),
+            "check": (check.facts.get("check") or "") if check and check.status == OK else (check.reason if check else ""),
+            "env": {"size_mb": info.get("size_mb"), "packages": info.get("packages"), "python": info.get("python")},
+            "metrics": metrics, "probes": probes, "facts": facts, "figures": figures,
+            "logs": [r.log for r in by_entry.get(name, [])],
+        }
+    return {**stage_definitions(spec), "baseline": baseline, "tools": tools}
+
+
+def build_results(store: Store, run_id: str) -> dict[str, Any]:
+    run = store.run(run_id)
+    trials = store.trials(run_id)
+    envs = store.envs(run_id)
+    worker_seconds = sum(r.facts.get("worker_seconds", 0.0) for r in trials)
+    specs = all_specs()
+    missing = [name for name in run["settings"]["stages"] if name not in specs]
+    if missing:
+        raise ConfigError(f"run {run_id} has stage(s) {', '.join(missing)} this checkout does not define; "
+                          "fix: set BAKEOFF_STAGES or install the package that defines them")
+    raw = {
+        "schema": RESULTS_SCHEMA, "run_id": run_id, "created": run["created"], "command": run["command"],
+        "status": run["status"], "settings": run["settings"], "host": run["host"], "data": run["data"],
+        "wall_seconds": run["wall_seconds"], "phases": run["phases"],
+        # Outside the tools' own work: spawning, env checks, storing, rendering (env builds and
+        # data preparation are one-off set-up, shown in phases but not counted here).
+        "overhead_seconds": max(0.0, run["phases"].get("trials", 0.0) + run["phases"].get("report", 0.0)
+                                + run["phases"].get("env_check", 0.0) - worker_seconds),
+        "stages": {name: stage_results(specs[name], run, trials, envs) for name in run["settings"]["stages"]},
+    }
+    return as_dict(validate(raw, f"run {run_id}"))  # the typed model is the contract: check before writing
+
+
+def write_results(results: dict[str, Any], run_dir: Path) -> Path:
+    path = run_dir / "results.json"
+    write_json_atomically(path, results)
+    return path

@@ -1,0 +1,98 @@
+"""Run one trial in a fresh process inside its tool's env, and always clean up after it.
+
+Every failure becomes a typed outcome (failed, timed_out) with its log; nothing here raises
+for a tool's misbehaviour. Each trial runs in its own process group and its own scratch folder,
+with HOME and TMPDIR inside it. At the end, on time-out and on Ctrl-C the whole group is ended;
+processes that escaped the group (a tool daemonising a server) are found by the marker in their
+environment and ended too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakeoff.host.envs import build_environment
+from bakeoff.worker.processes import end_marked
+from bakeoff.host.plan import Trial
+from bakeoff.worker.protocol import FAILED, OK, TIMED_OUT, ProtocolError, Request, Result, read_result, write_request
+from bakeoff.host.registry import Entry
+
+MARKER = "BAKEOFF_TRIAL"
+GRACE_SECONDS = 5
+
+
+@dataclass
+class TrialOutcome:
+    status: str
+    reason: str
+    seconds: float
+    log: Path
+    result: Result | None
+
+
+def end_trial_processes(process: subprocess.Popen, marker: str) -> list[str]:
+    """End the trial's group and everything carrying its marker (see worker/processes.py)."""
+    return end_marked(process, MARKER, marker, grace=GRACE_SECONDS)
+
+
+def last_line(log: Path) -> str:
+    lines = log.read_text(errors="replace").strip().splitlines()
+    return lines[-1][:300] if lines else "no output"
+
+
+def trial_environment(scratch: Path, marker: str, entry: Entry) -> dict[str, str]:
+    env = build_environment()
+    if not entry.tool.builtin:  # an outside tool's adapter package lives beside its folder
+        env["PYTHONPATH"] = str(entry.tool.folder.parent)
+    home, tmp = scratch / "home", scratch / "tmp"
+    home.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(exist_ok=True)
+    env.update({MARKER: marker, "HOME": str(home), "TMPDIR": str(tmp), "XDG_CACHE_HOME": str(home / ".cache"),
+                "XDG_CONFIG_HOME": str(home / ".config"), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
+    return env
+
+
+def run_trial(trial: Trial, entry: Entry, python: Path, *, run_id: str, run_dir: Path, data_dir: Path,
+              settings: dict, keep_scratch: bool = False) -> TrialOutcome:
+    slug = trial.trial_id.replace("/", "__")
+    scratch = run_dir / "scratch" / slug
+    shutil.rmtree(scratch, ignore_errors=True)  # a resumed trial starts clean
+    scratch.mkdir(parents=True)
+    log = run_dir / "logs" / trial.stage / trial.entry / f"{trial.kind}-r{trial.round}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    request = Request(trial_id=trial.trial_id, stage=trial.stage, entry=trial.entry, adapter=entry.spec.adapter,
+                      kind=trial.kind, options=entry.spec.options, settings=settings, data_dir=str(data_dir),
+                      scratch=str(scratch), result_path=str(scratch / "result.json"))
+    write_request(scratch / "request.json", request)
+    marker = f"{run_id}/{trial.trial_id}"
+    start = time.perf_counter()
+    status, reason = OK, ""
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(python), "-m", "bakeoff.worker", str(scratch / "request.json")],
+                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=scratch,
+                                   env=trial_environment(scratch, marker, entry), start_new_session=True)
+        try:
+            code = process.wait(timeout=trial.timeout)
+            if code != 0:
+                status, reason = FAILED, f"worker exited with code {code}: {last_line(log)}"
+        except subprocess.TimeoutExpired:
+            status, reason = TIMED_OUT, f"no result within {trial.timeout:.0f} s"
+        finally:  # also on Ctrl-C: no process of the trial outlives it
+            end_trial_processes(process, marker)
+    seconds = time.perf_counter() - start
+    result = None
+    if status == OK:
+        try:
+            result = read_result(request.result_path)
+            if result.status != OK:
+                status, reason = FAILED, result.error
+        except ProtocolError as exc:
+            status, reason = FAILED, f"no valid result ({exc})"
+    if status == OK and not keep_scratch:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return TrialOutcome(status, reason, seconds, log, result)

@@ -1,0 +1,29 @@
+"""No report ever shows Python reprs: every stage's section and tables, rendered from a real
+results file (the shipped worked example, stored before the typed channel and upgraded)."""
+
+import json
+import re
+from pathlib import Path
+
+from bakeoff.host.report import render_report
+from bakeoff.host.results_model import validate
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "student-quick" / "results.json"
+REPR = re.compile(r"\{'[^']*': ")  # a dict's repr (a tool's own error text may name an object; that is evidence)
+
+
+def test_the_shipped_example_upgrades_to_the_typed_model():
+    results = validate(json.loads(EXAMPLE.read_text()), str(EXAMPLE))
+    assert results.schema_ == 2
+    for stage in results.stages.values():
+        assert all(m.criterion for m in stage.metrics.values())
+        for tool in stage.tools.values():
+            assert all(not isinstance(v, (dict, list)) for v in tool.facts.values())
+
+
+def test_every_stage_of_a_real_run_renders_without_reprs(tmp_path):
+    md, html = render_report(json.loads(EXAMPLE.read_text()), tmp_path)
+    for path in (md, html):
+        text = path.read_text()
+        found = REPR.findall(text)
+        assert not found, f"{path.name} shows Python reprs: {found[:5]}"
