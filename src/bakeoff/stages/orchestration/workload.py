@@ -1,0 +1,151 @@
+"""The measured orchestration workload, identical for every tool: the real pipeline twice (cold,
+then warm) and a fan-out of N no-op tasks for each N. Worker side: base set only.
+
+Correctness before speed: every pipeline run must succeed and its outputs (model, predictions,
+scores, registry entry) must equal bit for bit those of the baseline's call chain run here in
+this process; every fan-out task must have run. A mismatch fails the trial.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bakeoff.stages.orchestration import workflow as workflows
+from bakeoff.stages.orchestration.contract import OrchestrationAdapter, RunRecord
+from bakeoff.stages.orchestration.figures import FanOutFit, FanOutPoint, PipelineTimeline, TaskBar
+from bakeoff.stages.orchestration.fit import fit_line
+from bakeoff.stages.orchestration.tasks import PIPELINE, executions
+from bakeoff.stages.orchestration.workflow import Workflow
+from bakeoff.worker.measure import folder_mb
+from bakeoff.worker.protocol import OK, Request, Result
+
+
+class Mismatch(Exception):
+    """The orchestrator's run did not do the work, or did it differently."""
+
+
+class Trial:
+    """The folders and the job every workflow of one trial shares."""
+
+    def __init__(self, request: Request, data_dir: Path | None = None) -> None:
+        self.request = request
+        self.scratch = Path(request.scratch)
+        self.flows, self.runs, self.store = self.scratch / "flows", self.scratch / "runs", self.scratch / "store"
+        settings = request.settings
+        self.job = {"data_dir": str(data_dir or request.data_dir), "rows": settings.get("rows", 2_000),
+                    "max_iter": settings.get("max_iter", 5), "seed": request.seed}
+        self.flows.mkdir(parents=True, exist_ok=True)
+        self.store.mkdir(parents=True, exist_ok=True)
+        # Every process a tool starts (workers, task runners, step processes) imports the task
+        # modules from `flows`: the folder goes on this process's path and into the environment.
+        sys.path.insert(0, str(self.flows))
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(self.flows), *filter(None, [os.environ.get("PYTHONPATH")])])
+        self._expected: dict[str, str] | None = None
+
+    def pipeline(self, name: str, **knobs: Any) -> Workflow:
+        return workflows.pipeline(name, self.flows, self.runs, self.job, **knobs)
+
+    def expected(self) -> dict[str, str]:
+        """Output digests of the baseline's call chain (every task once, in order, here)."""
+        if self._expected is None:
+            reference = self.pipeline("reference")
+            workflows.run_in_order(reference)
+            self._expected = workflows.output_digests(reference.work)
+            shutil.rmtree(reference.work / "markers")
+        return self._expected
+
+
+def check_pipeline(trial: Trial, workflow: Workflow, record: RunRecord, *, expected_runs: int = 1) -> None:
+    """Raise Mismatch unless the run succeeded, ran every task, and its outputs are the baseline's."""
+    if not record.success:
+        raise Mismatch(f"pipeline run {record.run_id} failed: {record.error}")
+    for task in PIPELINE:
+        ran = [e for e in executions(workflow.work, task) if "error" not in e]
+        if len(ran) != expected_runs:
+            raise Mismatch(f"{task} ran {len(ran)} times successfully, expected {expected_runs}")
+    got, expected = workflows.output_digests(workflow.work), trial.expected()
+    if got != expected:
+        differ = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
+        raise Mismatch(f"outputs differ from the baseline's: {', '.join(differ)}")
+
+
+def timed_run(adapter: OrchestrationAdapter, workflow: Workflow) -> tuple[RunRecord, float, float]:
+    """Run once: (record, wall seconds, the trigger's wall-clock time)."""
+    triggered, tick = time.time(), time.perf_counter()
+    record = adapter.run(workflow=workflow)
+    return record, time.perf_counter() - tick, triggered
+
+
+def first_task_latency(workflow: Workflow, triggered: float) -> float:
+    """Trigger to the first task's own start (its marker), wall clock."""
+    starts = [e["start"] for task in PIPELINE for e in executions(workflow.work, task)]
+    if not starts:
+        raise Mismatch("no task recorded a start")
+    return min(starts) - triggered
+
+
+def timeline(record: RunRecord, wall: float, triggered: float) -> PipelineTimeline:
+    bars = [TaskBar(task=name, start=t.start - triggered, end=t.end - triggered, attempts=t.attempts)
+            for name, t in sorted(record.tasks.items(), key=lambda item: item[1].start)]
+    return PipelineTimeline(source=record.timing_source, wall_seconds=wall, bars=bars)
+
+
+def fan_out(adapter: OrchestrationAdapter, trial: Trial, sizes: list[int]) -> FanOutFit:
+    points = []
+    for n in sizes:
+        workflow = workflows.fan_out(n, trial.flows, trial.runs, trial.job)
+        record, wall, _ = timed_run(adapter, workflow)
+        if not record.success:
+            raise Mismatch(f"fan-out of {n} failed: {record.error}")
+        if record.tasks and len(record.tasks) != n:
+            raise Mismatch(f"fan-out of {n}: the tool recorded {len(record.tasks)} tasks")
+        points.append(FanOutPoint(n=n, seconds=wall))
+    a, b = fit_line([(p.n, p.seconds) for p in points])
+    return FanOutFit(points=points, a_seconds=a, b_seconds=b)
+
+
+def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_seconds: float) -> Result:
+    trial = Trial(request)
+    metrics: dict[str, float] = {}
+    facts: dict[str, Any] = {"passing": adapter.passing}
+    trial.expected()  # before any tool runs: the reference costs the same for every tool
+
+    # What a team keeps running is started once, timed apart from the runs.
+    tick = time.perf_counter()
+    started = adapter.start(store=trial.store)
+    if started:
+        metrics["server_start_seconds"] = time.perf_counter() - tick
+    try:
+        cold = trial.pipeline("pipeline_cold")
+        record, wall, _ = timed_run(adapter, cold)
+        check_pipeline(trial, cold, record)
+        metrics["cold_start_seconds"] = import_seconds + wall
+
+        warm = trial.pipeline("pipeline")
+        record, wall, triggered = timed_run(adapter, warm)
+        check_pipeline(trial, warm, record)
+        metrics["pipeline_seconds"] = wall
+        metrics["trigger_latency_seconds"] = first_task_latency(warm, triggered)
+        result_timeline = timeline(record, wall, triggered)
+
+        fit = fan_out(adapter, trial, list(request.settings["fan_out"]))
+        metrics["fixed_cost_seconds"] = fit.a_seconds
+        metrics["per_task_ms"] = fit.b_seconds * 1000
+        memory = adapter.server_memory_mb()
+        if memory is not None:
+            metrics["server_memory_mb"] = memory
+    finally:
+        adapter.close()
+    store = adapter.store_path()
+    if store is not None:
+        metrics["store_mb"] = folder_mb(store)
+    facts["timings_from"] = record.timing_source
+    result = Result(trial_id=request.trial_id, status=OK, metrics=metrics, facts=facts)
+    result.put(fit)
+    result.put(result_timeline)
+    return result
