@@ -1,0 +1,131 @@
+"""GitLab CI through gitlab-ci-local: the ML pipeline as a .gitlab-ci.yml in the repository, run
+by the gitlab-ci-local emulator with its shell executor. gitlab-ci-local is a command, not a
+server: the post-receive hook clones the pushed commit and runs it there, one pipeline at a
+time (a GitLab Runner's default `concurrent = 1`), and keeps its exit code and output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import bakeoff
+from bakeoff.stages.cicd.contract import FAILED, PASSED, CicdAdapter, Job, Pipeline, RunOutcome, Site
+from bakeoff.worker.processes import end_marked
+
+MARKER = "BAKEOFF_GITLAB_CI_LOCAL"
+# Everything that is not documentation: a docs-only push changes none of these.
+CODE_PATHS = ["model/**/*", "serve/**/*", "ci/**/*", "*.json", ".gitlab-ci.yml"]
+
+
+def gitlab_ci_local() -> Path:
+    """The npm-installed command: in the tool env's npm folder, else the project's .bakeoff/npm."""
+    import sys
+
+    for prefix in (Path(sys.prefix) / "npm", Path(bakeoff.__file__).resolve().parents[2] / ".bakeoff" / "npm"):
+        found = prefix / "node_modules" / ".bin" / "gitlab-ci-local"
+        if found.exists():
+            return found
+    raise FileNotFoundError("gitlab-ci-local is not installed: `npm install --prefix <env>/npm gitlab-ci-local@4.73.0`")
+
+
+HOOK = """#!/bin/sh
+# post-receive: run each pushed commit's .gitlab-ci.yml with gitlab-ci-local, one pipeline at a time.
+export {marker}={token}
+state={state}
+while read old new ref; do
+  [ "$ref" = refs/heads/main ] || continue
+  (flock "$state/lock" sh "$state/run-pipeline.sh" "$old" "$new" > "$state/runs/$new.log" 2>&1
+   echo $? > "$state/runs/$new.code.tmp" && mv "$state/runs/$new.code.tmp" "$state/runs/$new.code") \\
+   < /dev/null > /dev/null 2>&1 &
+done
+"""
+
+RUN_PIPELINE = """#!/bin/sh
+# One pipeline: a clone at the pushed commit, origin/main at the commit before the push (what
+# rules:changes compares against, as GitLab does for a push), then gitlab-ci-local.
+set -e
+unset GIT_DIR  # set by git for the hook: the clone is a repository of its own
+old=$1 new=$2
+work={state}/work/$new
+git clone --quiet --branch main {repository} "$work"
+cd "$work"
+git reset --quiet --hard "$new"
+case "$old" in *[!0]*) git update-ref refs/remotes/origin/main "$old" ;; esac
+exec {command} --shell-isolation --no-color --home {state}/home --variables-file {state}/variables.yml
+"""
+
+
+def yaml_list(items) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def render_job(job: Job) -> list[str]:
+    lines = [f"{job.name}:", f"  stage: {job.name}"]
+    if job.needs:
+        lines.append(f"  needs: {yaml_list(job.needs)}")
+    if job.run:
+        lines.append(f"  script: {yaml_list([job.run])}")
+    if job.artifacts:
+        lines.append(f"  artifacts: {{paths: {yaml_list(job.artifacts)}}}")
+    if job.code_only:
+        lines.append(f"  rules: [{{changes: {yaml_list(CODE_PATHS)}}}]")
+    if job.retries:
+        lines.append(f"  retry: {job.retries}")
+    if job.timeout_s:
+        lines.append(f"  timeout: {job.timeout_s} seconds")
+    if job.matrix is not None:
+        variable, values = job.matrix
+        lines.append(f"  parallel: {{matrix: [{{{variable}: {yaml_list(values)}}}]}}")
+    return lines
+
+
+class GitlabCiLocal(CicdAdapter):
+    pipeline_file = ".gitlab-ci.yml"
+
+    def __init__(self) -> None:
+        self.token = uuid.uuid4().hex
+        self.state: Path | None = None
+
+    def render(self, *, pipeline: Pipeline) -> dict[str, str]:
+        lines = [f"# GitLab CI: the {pipeline.name} pipeline; every job calls the repository's ci/step.sh.",
+                 f"stages: {yaml_list([j.name for j in pipeline.jobs])}",
+                 "variables:", "  REVISION: $CI_COMMIT_SHA", ""]
+        for job in pipeline.jobs:
+            lines += render_job(job) + [""]
+        return {self.pipeline_file: "\n".join(lines)}
+
+    def start(self, *, site: Site) -> None:
+        self.state = site.state
+        for folder in ("runs", "work", "home"):
+            (self.state / folder).mkdir(parents=True, exist_ok=True)
+        # Project CI/CD variables, as they would be set in GitLab's settings.
+        (self.state / "variables.yml").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in site.secrets.items()))
+        command = shlex.join([shutil.which("node") or "node", str(gitlab_ci_local())])
+        (self.state / "run-pipeline.sh").write_text(RUN_PIPELINE.format(
+            state=shlex.quote(str(self.state)), repository=shlex.quote(site.bare_repo.as_uri()), command=command))
+        hook = site.bare_repo / "hooks" / "post-receive"
+        hook.write_text(HOOK.format(marker=MARKER, token=self.token, state=shlex.quote(str(self.state))))
+        hook.chmod(0o755)
+
+    def wait(self, *, revision: str, timeout: float) -> RunOutcome:
+        code_file = self.state / "runs" / f"{revision}.code"
+        deadline = time.monotonic() + timeout
+        while not code_file.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no verdict for {revision[:12]} within {timeout:.0f} s")
+            time.sleep(0.05)
+        log = (self.state / "runs" / f"{revision}.log").read_text(errors="replace")
+        jobs = {}
+        for match in re.finditer(r"^\s*(PASS|FAIL|WARN)\s+(\S+)", log, re.MULTILINE):
+            jobs[match.group(2)] = {"PASS": "success", "FAIL": "failed", "WARN": "warning"}[match.group(1)]
+        code = code_file.read_text().strip()
+        return RunOutcome(verdict=PASSED if code == "0" else FAILED, jobs=jobs, log=log,
+                          detail="" if code == "0" else log.strip()[-600:])
+
+    def stop(self) -> None:
+        end_marked(None, MARKER, self.token)
