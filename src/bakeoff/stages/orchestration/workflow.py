@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,6 +43,7 @@ class Workflow:
     retry_delay: float = 0.0  # seconds between attempts
     timeout: float = 0.0  # per-task limit in seconds; 0 = none
     cache: bool = False  # use the tool's own cache (cache probes); otherwise every task runs
+    resumable: bool = False  # the probe will `resume` this run: turn on what the tool's resume needs
     workers: int = 2  # tasks at once, for every tool
 
     @property
@@ -105,6 +106,20 @@ class Workflow:
 
     def with_knobs(self, **knobs: Any) -> Workflow:
         return replace(self, **knobs)
+
+    def save(self) -> Path:
+        """Write this workflow as JSON beside its task module, for a tool's child processes
+        (or a generated DAG file) to read back with `Workflow.read`."""
+        path = self.flows / f"{self.module}.workflow.json"
+        payload = {**asdict(self), "flows": str(self.flows), "work": str(self.work)}
+        path.write_text(json.dumps(payload))
+        return path
+
+    @classmethod
+    def read(cls, path: str | Path) -> Workflow:
+        payload = json.loads(Path(path).read_text())
+        tasks = tuple(Task(t["name"], t["function"], tuple(t["upstream"]), t["args"]) for t in payload.pop("tasks"))
+        return cls(**{**payload, "flows": Path(payload["flows"]), "work": Path(payload["work"]), "tasks": tasks})
 
 
 PIPELINE_TASKS = (

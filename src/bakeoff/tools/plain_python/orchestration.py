@@ -72,7 +72,7 @@ class PlainPython(OrchestrationAdapter):
                             continue
                         values[task.name] = value
                         timings[task.name] = TaskTiming(start=start, end=end, attempts=attempt)
-                        if use_cache:
+                        if use_cache or workflow.resumable:
                             self._remember(workflow, task, upstream, value)
             except Exception as exc:
                 self._end_workers(pool)
