@@ -67,6 +67,7 @@ class DvcVersioning(VersioningAdapter):
         self._start(workspace)
         self.repo = Repo(str(workspace))
         self.teammate = True
+        self.repo.pull(force=True)  # the docs' teammate: `git clone` then `dvc pull`
 
     def _on_main(self) -> None:
         if str(self.git("rev-parse", "--abbrev-ref", "HEAD")).strip() != "main":

@@ -19,12 +19,15 @@ class SnapshotCopy(VersioningAdapter):
     layout = "files"
 
     def open(self, *, workspace: Path, remote: Path) -> None:
-        self.clone(workspace=workspace, remote=remote)
+        self.workspace, self.snapshots = workspace, remote / "snapshots"
         self.snapshots.mkdir(parents=True, exist_ok=True)
         (self.snapshots / "tags").mkdir(exist_ok=True)
 
     def clone(self, *, workspace: Path, remote: Path) -> None:
         self.workspace, self.snapshots = workspace, remote / "snapshots"
+        taken = sorted(p.name for p in self.snapshots.glob("[0-9]*"))
+        if taken:  # a teammate starts from a copy of the newest snapshot
+            self.checkout(version_id=taken[-1])
 
     def commit(self, *, change: Change) -> str:
         taken = [int(p.name) for p in self.snapshots.iterdir() if p.name.isdigit()]
