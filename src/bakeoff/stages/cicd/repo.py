@@ -64,7 +64,10 @@ class Repo:
     def _write_site(self) -> None:
         values = {"PYTHON": str(self.python), "DATA_DIR": str(self.data_dir), "TIMELINE": str(self.timeline),
                   "REGISTRY": str(self.registry), "SLOT_DIR": str(self.slot), "SITE_DIR": str(self.site),
-                  "PYTHONDONTWRITEBYTECODE": "1", "DEPLOY_TIMEOUT": str(self.settings.get("deploy_timeout_s", 120))}
+                  "PYTHONDONTWRITEBYTECODE": "1",
+                  # One thread per job: a matrix of three on two cores would otherwise oversubscribe
+                  # them with OpenMP threads, whose spin-waits make every job crawl.
+                  "OMP_NUM_THREADS": "1", "DEPLOY_TIMEOUT": str(self.settings.get("deploy_timeout_s", 120))}
         lines = ["# Where this machine keeps the data, the registry and the deploy slot (written at set-up)."]
         lines += [f"{k}='{v}'" for k, v in values.items()] + [f"export {' '.join(values)}"]
         (self.clone / "ci" / "site.env").write_text("\n".join(lines) + "\n")

@@ -7,7 +7,7 @@ from bakeoff.stages.spec import Metric, Probe, StageSpec, TrialKind
 # separates CI setups; shuffled labels still give an AUC near 0.5 against about 0.7, so the gate
 # separates the good change from the bad one as clearly as on full data.
 SIZES = {"train_rows": 4_000, "holdout_rows": 4_000, "health_timeout_s": 20, "deploy_timeout_s": 120,
-         "verdict_timeout_s": 180}
+         "verdict_timeout_s": 180, "timeout_probe_s": 45}
 
 CICD = StageSpec(
     name="cicd",

@@ -1,0 +1,337 @@
+"""Capability probes: run once per CI setup, each through real pushes (or the tool's own config
+loading) on one running tool. A capability counts only if a probe exercised it here; every
+outcome carries its evidence. Worker side: base set only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+from bakeoff.stages.cicd.contract import PASSED, CicdAdapter
+from bakeoff.stages.cicd.pipelines import BROKEN_CONFIGS, INVALID, ML, RETRY, SECRET, SHIP, SHIPPING_STEPS, \
+    TIMEOUT, TRAINING_STEPS, empty, matrix
+from bakeoff.stages.cicd.workload import CiTrial, Mismatch, Push
+from bakeoff.stages.contract import Unsupported, load_adapter, run_probe
+from bakeoff.worker.measure import Stopwatch
+from bakeoff.worker.processes import ProcessTree
+from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
+
+Outcome = tuple[str, str]
+CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+class Probes:
+    def __init__(self, ci: CiTrial, result: Result) -> None:
+        self.ci, self.result = ci, result
+        self.repo, self.timeline, self.adapter = ci.repo, ci.timeline, ci.adapter
+        self.good_push: Push | None = None
+        self.good_sha = ""
+
+    def _push_ml(self, message: str, change: dict) -> Push:
+        self.ci.use(ML)
+        return self.ci.push(message, change)
+
+    def good_model_shipped(self) -> Outcome:
+        push = self._push_ml("More boosting iterations", self.repo.good_change(0))
+        self.good_push = push
+        trained = self.timeline.detail(push.revision, "train").get("sha256", "")
+        self.good_sha = trained
+        if push.outcome.verdict != PASSED:
+            return FAIL, f"the good change got {push.outcome.verdict}: {self.ci.failure(push)}"
+        health = self.ci.serving() or {}
+        if health.get("sha256") != trained:
+            return FAIL, f"the server serves {str(health.get('sha256'))[:12]}, the pipeline trained {trained[:12]}"
+        answered = len(self.ci.predict().get("probabilities", []))
+        deployed = self.ci.deployed_at(push.revision)
+        return PASS, (f"verdict pass in {push.seconds:.1f} s; model {trained[:12]} serving "
+                      f"{deployed - push.pushed_at:.1f} s after the push and answering ({answered} prediction)")
+
+    def artifact_passing(self) -> Outcome:
+        push = self.good_push
+        if push is None or push.outcome.verdict != PASSED:
+            return FAIL, "no passing ML run to check"
+        seen = {s: self.timeline.detail(push.revision, s).get("sha256", "") for s in ("evaluate", "register", "deploy")}
+        if all(sha == self.good_sha for sha in seen.values()):
+            return PASS, f"train wrote {self.good_sha[:12]}; evaluate, register and deploy read the same SHA-256"
+        return FAIL, f"train wrote {self.good_sha[:12]}, later jobs read {seen}"
+
+    def bad_model_blocked(self) -> Outcome:
+        before = (self.ci.serving() or {}).get("sha256")
+        push = self._push_ml("Join the weather table again", self.repo.bad_change())
+        gate = self.timeline.detail(push.revision, "gate")
+        shipped = [s for s in SHIPPING_STEPS if s in self.timeline.ran(push.revision)]
+        after = (self.ci.serving() or {}).get("sha256")
+        if push.outcome.verdict == PASSED:
+            return FAIL, f"the shuffled-label model passed (gate {gate})"
+        if gate.get("passed") is not False:
+            return FAIL, f"the run failed, but not at the gate: {self.ci.failure(push)}"
+        if shipped or before != after:
+            return FAIL, f"the bad model went through {shipped}; serving changed {str(before)[:12]} -> {str(after)[:12]}"
+        return PASS, (f"gate refused AUC {gate['auc']:.3f} (reference {gate['reference']:.3f}); register and deploy "
+                      f"never ran; verdict in {push.seconds:.1f} s")
+
+    def docs_change_skips_training(self) -> Outcome:
+        push = self._push_ml("Clarify the request format", self.repo.docs_change(0))
+        ran = self.timeline.ran(push.revision)
+        trained = [s for s in TRAINING_STEPS if s in ran]
+        if trained:
+            return FAIL, f"a docs-only push ran {trained}"
+        if push.outcome.verdict != PASSED:
+            return FAIL, f"a docs-only push got {push.outcome.verdict}: {self.ci.failure(push)}"
+        return PASS, f"ran {sorted(ran - {'code-changed'})} only; verdict pass in {push.seconds:.1f} s"
+
+    def rollback(self) -> Outcome:
+        before = (self.ci.serving() or {}).get("sha256")
+        push = self._push_ml("Faster health check", self.repo.rollback_change())
+        deploy = self.timeline.detail(push.revision, "deploy")
+        after = self.ci.serving() or {}
+        if deploy.get("outcome") != "rolled_back":
+            return FAIL, f"the deploy step reported {deploy or 'nothing'}: {self.ci.failure(push)}"
+        if push.outcome.verdict == PASSED:
+            return FAIL, "the health check failed and the slot rolled back, but the tool reported a pass"
+        if after.get("sha256") != before or not before:
+            return FAIL, f"serving {str(after.get('sha256'))[:12]} after the rollback, {str(before)[:12]} before"
+        return PASS, (f"the new server failed its health check; {before[:12]} serves again and the run is "
+                      f"marked {push.outcome.verdict}")
+
+    def matrix_runs(self) -> Outcome:
+        self.ci.use(matrix())
+        push = self.ci.push("Compare three model sizes", {"docs/matrix.md": f"{time.time_ns()}\n"})
+        ran = sorted(s for s in self.timeline.ran(push.revision) if s.startswith("train-matrix:"))
+        if push.outcome.verdict != PASSED or len(ran) != 3:
+            raise Mismatch(f"the matrix of three got {push.outcome.verdict} with {ran}")
+        spans = [s for s in self.timeline.steps(push.revision) if s.step in ran]
+        overlap = max(s.start for s in spans) < min(s.end for s in spans)
+        self.result.metrics["matrix_seconds"] = push.seconds
+        self.result.facts["matrix_parallel"] = overlap
+        return PASS, f"{len(ran)} configurations {'side by side' if overlap else 'one after another'}"
+
+    def matrix_failure_fails(self) -> Outcome:
+        self.ci.use(matrix(BROKEN_CONFIGS))
+        push = self.ci.push("Try a negative learning rate", {"docs/matrix.md": f"{time.time_ns()}\n"})
+        codes = {s.step: s.code for s in self.timeline.steps(push.revision)}
+        broken = codes.get("train-matrix:broken")
+        if broken is None or broken == 0:
+            return FAIL, f"the broken configuration did not fail as a job ({codes})"
+        if push.outcome.verdict == PASSED:
+            return FAIL, f"one configuration failed ({codes}) but the pipeline passed"
+        return PASS, f"train-matrix:broken exited {broken}; others {[c for s, c in codes.items() if 'broken' not in s]}; " \
+                     f"pipeline {push.outcome.verdict}"
+
+    def retry_flaky_job(self) -> Outcome:
+        self.ci.use(RETRY)
+        push = self.ci.push("A flaky job", {"docs/flaky.md": f"{time.time_ns()}\n"})
+        attempts = [d["attempt"] for d in self.timeline.details(push.revision, "flaky")]
+        if push.outcome.verdict == PASSED and attempts == [1, 2]:
+            return PASS, "failed on attempt 1, passed on the tool's retry (attempt 2)"
+        return FAIL, f"attempts {attempts}, verdict {push.outcome.verdict}"
+
+    def secret_masked(self) -> Outcome:
+        self.ci.use(SECRET)
+        push = self.ci.push("Deploy with a token", {"docs/secret.md": f"{time.time_ns()}\n"})
+        received = self.timeline.detail(push.revision, "secret").get("secret_sha256")
+        if received != hashlib.sha256(self.ci.secret.encode()).hexdigest():
+            return FAIL, f"the job did not receive the secret (verdict {push.outcome.verdict})"
+        if not push.outcome.log.strip():
+            return FAIL, "the tool kept no job log to check"
+        if self.ci.secret in push.outcome.log:
+            return FAIL, "the job received the secret and its log shows it in clear"
+        return PASS, f"the job received the secret; its log ({len(push.outcome.log)} chars) never shows it"
+
+    def concurrent_pushes(self) -> Outcome:
+        self.ci.use(SHIP)
+        first = self.ci.commit("Ship A", {"docs/ship.md": "A\n"})
+        first_at = self.repo.push()
+        second = self.ci.commit("Ship B", {"docs/ship.md": "B\n"})
+        self.repo.push()
+        outcomes = [self.adapter.wait(revision=r, timeout=self.ci.settings["verdict_timeout_s"]) for r in (first, second)]
+        shipped = [self.timeline.detail(r, "ship-marker").get("shipped") for r in (first, second)]
+        if [o.verdict for o in outcomes] != [PASSED, PASSED] or None in shipped:
+            return FAIL, f"verdicts {[o.verdict for o in outcomes]}, shipped {shipped}"
+        ends = {r: max(s.end for s in self.timeline.steps(r)) for r in (first, second)}
+        if ends[second] < ends[first]:
+            return FAIL, "the later push shipped first: the older one overwrote it"
+        return PASS, f"both passed; the later push shipped last, {time.time() - first_at:.1f} s after the first push"
+
+    def invalid_config_rejected(self) -> Outcome:
+        files = self.adapter.render(pipeline=INVALID)
+        try:
+            static = self.adapter.check(files=files)
+            checked = f"static check: {static.splitlines()[0][:200]}" if static else "static check: clean"
+        except Unsupported as why:
+            static, checked = "", f"no static check ({why})"
+        if not self.adapter.pipeline_in_repo:
+            refused = self.adapter.configure(files=files)
+            if refused:
+                return PASS, f"the tool refused the configuration and kept the old one: {refused[:250]}; {checked}"
+            return FAIL, f"the tool loaded a job without a command; {checked}"
+        self.ci.pipeline = INVALID
+        revision = self.ci.commit("A job without a command", {"docs/invalid.md": f"{time.time_ns()}\n"})
+        self.repo.push()
+        outcome = self.adapter.wait(revision=revision, timeout=self.ci.settings["verdict_timeout_s"])
+        ran = self.timeline.ran(revision)
+        if outcome.verdict == PASSED:
+            return FAIL, f"the pipeline passed with a job without a command (ran {sorted(ran)}); {checked}"
+        if ran:
+            return FAIL, f"refused only after running {sorted(ran)}; {checked}"
+        said = (outcome.detail.strip().splitlines() or ["(no message)"])[-1][:250]
+        return PASS, f"refused before any job ran: {said}; {checked}"
+
+    def timeout_kills_job(self) -> Outcome:
+        self.ci.use(TIMEOUT)
+        revision = self.ci.commit("A job that hangs", {"docs/hang.md": f"{time.time_ns()}\n"})
+        pushed = self.repo.push()
+        limit = self.ci.settings["timeout_probe_s"]
+        try:
+            outcome = self.adapter.wait(revision=revision, timeout=limit)
+        except TimeoutError:
+            return FAIL, f"no verdict {limit:.0f} s after the push: the 5 s job timeout was not enforced"
+        finally:
+            pids = [d["pid"] for d in self.timeline.details(revision, "hang")]
+            alive = [p for p in pids if _alive(p)]
+            for pid in alive:  # the probe's own step, ended by its pid so later probes are not held up
+                os.kill(pid, 9)
+        seconds = time.time() - pushed
+        if outcome.verdict == PASSED:
+            return FAIL, "the hanging job passed"
+        if alive:
+            return FAIL, f"the pipeline failed after {seconds:.1f} s but the job's process was still running"
+        return PASS, f"the job was killed and the pipeline failed {seconds:.1f} s after the push (timeout 5 s)"
+
+    def local_ui(self) -> Outcome:
+        url = self.adapter.ui_url()
+        dom = render_page(url, Path(self.ci.request.scratch) / "chromium")
+        names = [n for n in ("pipeline", "deploy") if n in dom]
+        if names:
+            return PASS, f"headless Chromium rendered {url} ({len(dom)} chars of DOM) naming {names}"
+        return FAIL, f"the page rendered without the pipeline ({len(dom)} chars of DOM)"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def render_page(url: str, profile: Path) -> str:
+    """The DOM of `url` after its scripts ran, from headless Chromium (a ProcessTree: every
+    renderer process ends with it)."""
+    profile.mkdir(parents=True, exist_ok=True)
+    out = profile / "dom.html"
+    argv = [*CHROMIUM, f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", url]
+    with ProcessTree(["sh", "-c", 'exec "$@" > "$0"', str(out), *argv], log=profile / "chromium.log",
+                     new_session=True) as browser:
+        try:
+            browser.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("headless Chromium did not finish in 90 s") from None
+    return out.read_text(errors="replace")
+
+
+def offline_outcome(request: Request) -> Callable[[], Outcome]:
+    """Start the offline check in its own process, in a network namespace with only loopback:
+    a fresh tool, one push of an empty job, its verdict. Returns the function that waits."""
+    scratch = Path(request.scratch) / "offline"
+    scratch.mkdir(parents=True, exist_ok=True)
+    job = scratch / "job.json"
+    job.write_text(json.dumps({"adapter": request.adapter, "options": request.options, "settings": request.settings,
+                               "data_dir": request.data_dir, "scratch": str(scratch)}))
+    wrap = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+    log = open(scratch / "child.log", "wb")
+    try:
+        child = subprocess.Popen([*wrap, sys.executable, "-m", "bakeoff.stages.cicd.probes", str(job)],
+                                 stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
+    except OSError as exc:
+        return lambda: (FAIL, f"could not start the offline child: {exc}")
+
+    def wait() -> Outcome:
+        try:
+            code = child.wait(timeout=240)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            return FAIL, "the offline child did not finish in 240 s"
+        finally:
+            log.close()
+        out = scratch / "job.json.out"
+        if code or not out.exists():
+            tail = (scratch / "child.log").read_text(errors="replace").strip().splitlines()[-1:]
+            return FAIL, f"with no network: exited {code}: {tail[0][:300] if tail else 'no output'}"
+        said = json.loads(out.read_text())
+        return (PASS, f"in a network namespace with only loopback: {said['evidence']}") if said["ok"] else \
+            (FAIL, f"with no network: {said['evidence']}")
+
+    return wait
+
+
+def offline_child(job_path: str) -> int:
+    job = json.loads(Path(job_path).read_text())
+    adapter = load_adapter(job["adapter"], CicdAdapter, job["options"])
+    request = Request(trial_id="offline", stage="cicd", entry="", adapter=job["adapter"], kind="offline",
+                      options=job["options"], settings=job["settings"], data_dir=job["data_dir"],
+                      scratch=job["scratch"], result_path="")
+    with CiTrial(adapter, request) as ci:
+        ci.use(empty(1))
+        push = ci.push("One empty job", {"docs/offline.md": "offline\n"})
+    ok = push.outcome.verdict == PASSED and "noop" in ci.timeline.ran(push.revision)
+    evidence = f"tool started in {ci.start_seconds:.1f} s; a push got verdict {push.outcome.verdict} in {push.seconds:.1f} s"
+    Path(job_path + ".out").write_text(json.dumps({"ok": ok, "evidence": evidence}))
+    return 0
+
+
+ORDER = ("good_model_shipped", "artifact_passing", "bad_model_blocked", "docs_change_skips_training", "rollback",
+         "matrix_failure_fails", "retry_flaky_job", "secret_masked", "concurrent_pushes", "invalid_config_rejected",
+         "timeout_kills_job", "local_ui")
+
+
+def capabilities_trial(adapter: CicdAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
+    result = Result(trial_id=request.trial_id, status=OK)
+    with timed("start"), CiTrial(adapter, request) as ci:
+        probes = Probes(ci, result)
+        for name in ORDER:
+            if name == "matrix_failure_fails":
+                with timed("matrix"):
+                    result.facts["matrix"] = run_probe(probes.matrix_runs)["evidence"][:300]
+            with timed(name):
+                result.probes[name] = run_probe(getattr(probes, name))
+    left = ci.leftovers()
+    if left:
+        raise Mismatch(f"still running after stop(): {left}")
+    with timed("offline"):
+        result.probes["offline"] = run_probe(offline_outcome(request))
+    return result
+
+
+def smoke(adapter: CicdAdapter, request: Request) -> str:
+    """Render the ML pipeline, and run the tool's static check on it where it has one."""
+    files = adapter.render(pipeline=ML)
+    lines = sum(len(t.splitlines()) for t in files.values())
+    try:
+        findings = adapter.check(files=files)
+        checked = "static check clean" if not findings else f"static check: {findings.splitlines()[0][:120]}"
+    except Unsupported:
+        checked = "no static check"
+    return f"rendered {', '.join(files)} ({lines} lines); {checked}"
+
+
+@contextmanager
+def timed(step: str):
+    """One line per step in the trial's log: where a capabilities trial spends its time."""
+    watch = Stopwatch()
+    try:
+        with watch.timing():
+            yield
+    finally:
+        print(f"[bakeoff] {step}: {watch.seconds:.2f} s", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(offline_child(sys.argv[1]))
