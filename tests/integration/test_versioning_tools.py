@@ -1,0 +1,81 @@
+"""Every versioning tool, for real, in its own env, on a small history: months 1-3 and the
+March correction (v1..v4). Each checks out v3 exactly (bytes for file tools, rows for table
+formats), then one byte of the stored object holding month 2 is flipped and the tool's check
+or read is asked about it. The expected outcomes state each tool's documented behaviour, so a
+change of behaviour fails here first."""
+
+import json
+import subprocess
+
+import pytest
+
+from bakeoff.host import bake, envs, registry
+
+pytestmark = pytest.mark.slow
+ENTRIES = registry.entries("versioning")
+
+# What each tool does about a flipped byte (see each tool.toml): "reported" by its own check,
+# "raised" on read, "silent" (wrong data read back), "unnoticed" (the read did not touch the
+# damaged copy and nothing checked it).
+CORRUPTION = {
+    "snapshot_copy": "silent",  # plain copies carry no checksums
+    "dvc-copy": "unnoticed",  # the damaged cache object is not the workspace copy; dvc status checks the workspace
+    "dvc-hardlink": "reported",  # the workspace file is the cache object: dvc status sees it modified
+    "git_lfs": "reported",  # git lfs fsck re-hashes objects
+    "deltalake": "silent",
+    "lance": "silent",
+    "iceberg": "raised",
+    "ducklake": "silent",
+}
+
+DRIVER = r'''
+import json, sys
+from pathlib import Path
+from bakeoff.stages.contract import Unsupported, load_adapter
+from bakeoff.stages.versioning.contract import VersioningAdapter
+from bakeoff.stages.versioning.history import build
+from bakeoff.stages.versioning.workload import Mismatch, Recorded, check_checkout
+
+adapter_spec, options, data_dir, folder, out = sys.argv[1], json.loads(sys.argv[2]), *map(Path, sys.argv[3:])
+adapter = load_adapter(adapter_spec, VersioningAdapter, options)
+history = build(data_dir, folder / "source", months=3)
+recorded = Recorded(adapter, history, folder / "workspace", folder / "remote")
+recorded.open()
+recorded.commit_all()
+check_checkout(adapter.layout, adapter.checkout(version_id=recorded.ids["v3"]), history.version("v3"), history)
+stored = adapter.stored_object(version_id=recorded.ids["v3"], name=history.month_names[2][0], month=2)
+data = bytearray(stored.read_bytes())
+data[len(data) // 2] ^= 0xFF
+stored.chmod(0o644)
+stored.write_bytes(bytes(data))
+try:
+    report = adapter.verify()
+except Unsupported:
+    report = ""
+if report:
+    outcome = "reported"
+else:
+    try:
+        check_checkout(adapter.layout, adapter.checkout(version_id=recorded.ids["v3"]), history.version("v3"), history)
+        outcome = "unnoticed"
+    except Mismatch:
+        outcome = "silent"
+    except Exception:
+        outcome = "raised"
+adapter.close()
+out.write_text(json.dumps({"versions": list(recorded.ids), "corruption": outcome}))
+'''
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_three_months_check_out_exactly_and_damage_is_handled_as_documented(entry, data_dir, tmp_path):
+    env = envs.ensure(entry.tool, bake.HOME / "envs")
+    assert env.status == "ok", f"{entry.name}: {env.error}"
+    out = tmp_path / "out.json"
+    done = subprocess.run([str(env.python), "-c", DRIVER, entry.spec.adapter, json.dumps(entry.spec.options),
+                           str(data_dir), str(tmp_path), str(out)], capture_output=True, text=True, timeout=240,
+                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, f"{entry.name}: {done.stderr[-2000:]}"
+    found = json.loads(out.read_text())
+    assert found["versions"] == ["v1", "v2", "v3", "v4"]
+    assert found["corruption"] == CORRUPTION[entry.name], entry.name
