@@ -69,8 +69,12 @@ class Slot:
     def serve_forever(self) -> None:
         inbox, answers = self.folder / "inbox", self.folder / "answers"
         while True:
-            for request in sorted(p for p in inbox.glob("*.json")):
-                answer = self.deploy(json.loads(request.read_text()))
+            for request in sorted(p for p in inbox.glob("*.json") if not p.name.startswith(".")):
+                try:
+                    answer = self.deploy(json.loads(request.read_text()))
+                except Exception as exc:  # a broken request must not take the slot down
+                    answer = {"status": "error", "serving": (self.current or {}).get("sha256", ""),
+                              "revision": "", "error": f"{type(exc).__name__}: {exc}", "at": time.time()}
                 (answers / f".{request.name}").write_text(json.dumps(answer))
                 os.replace(answers / f".{request.name}", answers / request.name)
                 with open(self.folder / "events.jsonl", "a") as fh:

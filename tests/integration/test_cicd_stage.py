@@ -1,0 +1,51 @@
+"""The cicd stage for real: each CI setup, in its own env, gets a real `git push` of a good and of
+a bad model change; the trial itself checks the verdicts (a wrong one fails it), the deployed
+model's SHA-256 and that nothing of the tool outlives it. Quick sizes, one trial per tool."""
+
+import json
+import os
+import subprocess
+from dataclasses import asdict
+
+import pytest
+
+from bakeoff.host import bake, envs, registry
+from bakeoff.stages.cicd.figures import PushTimeline
+from bakeoff.stages.cicd.spec import CICD
+from bakeoff.worker.processes import listening_sockets, marked
+from bakeoff.worker.protocol import Request
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+ENTRIES = registry.entries("cicd")
+
+
+def run_trial(entry, kind: str, settings: dict, data_dir, scratch) -> dict:
+    outcome = envs.ensure(entry.tool, bake.HOME / "envs")
+    assert outcome.status == "ok", outcome.error
+    request = Request(trial_id=f"test-{entry.name}", stage="cicd", entry=entry.name, adapter=entry.spec.adapter,
+                      kind=kind, options=entry.spec.options, settings=settings, data_dir=str(data_dir),
+                      scratch=str(scratch), result_path=str(scratch / "result.json"))
+    (scratch / "request.json").write_text(json.dumps(asdict(request)))
+    token = f"cicd-test-{entry.name}-{os.getpid()}"
+    done = subprocess.run([str(outcome.python), "-m", "bakeoff.worker", str(scratch / "request.json")], cwd=scratch,
+                          capture_output=True, text=True, timeout=CICD.timeout(kind),
+                          env={**envs.build_environment(), "PYTHONDONTWRITEBYTECODE": "1", "CICD_TEST": token})
+    left = marked("CICD_TEST", token)
+    assert not left, f"{entry.name}: processes outlived the trial: {left} ({listening_sockets(left)})"
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((scratch / "result.json").read_text())
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_bad_change_blocked_and_good_change_shipped(entry, data_dir, tmp_path):
+    settings = {**CICD.quick, "empty_jobs": [1, 2]}
+    result = run_trial(entry, "push", settings, data_dir, tmp_path)
+    assert result["status"] == "ok", f"{entry.name}: {result['error']}"
+    metrics = result["metrics"]
+    for name in ("push_to_verdict_good_s", "push_to_verdict_bad_s", "push_to_deployed_s", "config_lines"):
+        assert metrics[name] > 0, name
+    runs = {r.change: r for r in PushTimeline.load(result["figures"][PushTimeline.KIND]).runs}
+    assert runs["good"].verdict == "pass" and runs["good"].deployed_s is not None
+    assert runs["bad"].verdict == "fail" and runs["bad"].deployed_s is None
+    assert {"register", "deploy"} & {j.job for j in runs["bad"].jobs} == set()
+    assert {"train", "evaluate", "gate", "register", "deploy"} <= {j.job for j in runs["good"].jobs}
