@@ -110,13 +110,18 @@ def features(prepare: str) -> str:
 
 def train(features: str) -> str:
     """Fit the reference pipeline (fewer iterations: the orchestrator, not the model, is measured)."""
+    from threadpoolctl import threadpool_limits
+
     from bakeoff.data.batches import FEATURES, LABEL, reference_pipeline
 
     with marked("train"):
         frame = pd.read_parquet(path_of(features))
         fit = frame[frame["split"] == "train"]
         model = reference_pipeline(max_iter=int(JOB["max_iter"]), seed=int(JOB["seed"]))
-        model.fit(fit[FEATURES], fit[LABEL])
+        # One OpenMP thread, whatever the process inherited: the orchestrator's two workers are
+        # the parallelism, and the thread count is stored in the model (its bytes must match).
+        with threadpool_limits(limits=1, user_api="openmp"):
+            model.fit(fit[FEATURES], fit[LABEL])
         path = out_dir("train") / "model.pkl"
         path.write_bytes(pickle.dumps(model, protocol=5))
         return reference(path)

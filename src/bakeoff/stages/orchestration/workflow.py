@@ -66,11 +66,12 @@ class Workflow:
         if str(self.flows) not in sys.path:
             sys.path.insert(0, str(self.flows))
         module = sys.modules.get(self.module)
+        mtime = self.source.stat().st_mtime_ns
         if module is None:
-            return importlib.import_module(self.module)
-        if getattr(module, "__bakeoff_mtime__", None) != self.source.stat().st_mtime_ns:
+            module = importlib.import_module(self.module)
+        elif getattr(module, "__bakeoff_mtime__", mtime) != mtime:
             module = importlib.reload(module)
-        module.__bakeoff_mtime__ = self.source.stat().st_mtime_ns  # type: ignore[attr-defined]
+        module.__bakeoff_mtime__ = mtime  # type: ignore[attr-defined]
         return module
 
     def function(self, task: Task):

@@ -12,11 +12,12 @@ import os
 import shutil
 import sys
 import time
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from bakeoff.stages.orchestration import workflow as workflows
-from bakeoff.stages.orchestration.contract import OrchestrationAdapter, RunRecord
+from bakeoff.stages.orchestration.contract import OrchestrationAdapter, RunRecord, TaskTiming
 from bakeoff.stages.orchestration.figures import FanOutFit, FanOutPoint, PipelineTimeline, TaskBar
 from bakeoff.stages.orchestration.fit import fit_line
 from bakeoff.stages.orchestration.tasks import PIPELINE, executions
@@ -44,6 +45,9 @@ class Trial:
         # Every process a tool starts (workers, task runners, step processes) imports the task
         # modules from `flows`: the folder goes on this process's path and into the environment.
         sys.path.insert(0, str(self.flows))
+        # One core per task: the orchestrator's two workers are the only parallelism, so no
+        # tool's scheduling is confounded with OpenMP threads fighting over two cores.
+        os.environ["OMP_NUM_THREADS"] = "1"
         os.environ["PYTHONPATH"] = os.pathsep.join([str(self.flows), *filter(None, [os.environ.get("PYTHONPATH")])])
         self._expected: dict[str, str] | None = None
 
@@ -51,10 +55,13 @@ class Trial:
         return workflows.pipeline(name, self.flows, self.runs, self.job, **knobs)
 
     def expected(self) -> dict[str, str]:
-        """Output digests of the baseline's call chain (every task once, in order, here)."""
+        """Output digests of the baseline's call chain (every task once, in order), computed
+        in a spawned child: this process stays free of pyarrow's and OpenMP's threads, which
+        would make the forks some tools do (Luigi, Airflow's LocalExecutor) unsafe."""
         if self._expected is None:
             reference = self.pipeline("reference")
-            workflows.run_in_order(reference)
+            with get_context("spawn").Pool(1) as pool:
+                pool.apply(workflows.run_in_order, (reference,))
             self._expected = workflows.output_digests(reference.work)
             shutil.rmtree(reference.work / "markers")
         return self._expected
@@ -89,10 +96,19 @@ def first_task_latency(workflow: Workflow, triggered: float) -> float:
     return min(starts) - triggered
 
 
-def timeline(record: RunRecord, wall: float, triggered: float) -> PipelineTimeline:
+def timeline(workflow: Workflow, record: RunRecord, wall: float, triggered: float) -> PipelineTimeline:
+    """The run's tasks from the tool's own records; for a tool that keeps none, from the task
+    functions' markers, and the source says so."""
+    tasks, source = dict(record.tasks), record.timing_source
+    if not tasks:
+        for task in PIPELINE:
+            done = [e for e in executions(workflow.work, task) if "error" not in e]
+            if done:
+                tasks[task] = TaskTiming(start=done[-1]["start"], end=done[-1]["end"])
+        source = "the task functions' own markers (the tool records no task times)"
     bars = [TaskBar(task=name, start=t.start - triggered, end=t.end - triggered, attempts=t.attempts)
-            for name, t in sorted(record.tasks.items(), key=lambda item: item[1].start)]
-    return PipelineTimeline(source=record.timing_source, wall_seconds=wall, bars=bars)
+            for name, t in sorted(tasks.items(), key=lambda item: item[1].start)]
+    return PipelineTimeline(source=source, wall_seconds=wall, bars=bars)
 
 
 def fan_out(adapter: OrchestrationAdapter, trial: Trial, sizes: list[int]) -> FanOutFit:
@@ -131,7 +147,7 @@ def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_se
         check_pipeline(trial, warm, record)
         metrics["pipeline_seconds"] = wall
         metrics["trigger_latency_seconds"] = first_task_latency(warm, triggered)
-        result_timeline = timeline(record, wall, triggered)
+        result_timeline = timeline(warm, record, wall, triggered)
 
         fit = fan_out(adapter, trial, list(request.settings["fan_out"]))
         metrics["fixed_cost_seconds"] = fit.a_seconds
@@ -144,7 +160,7 @@ def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_se
     store = adapter.store_path()
     if store is not None:
         metrics["store_mb"] = folder_mb(store)
-    facts["timings_from"] = record.timing_source
+    facts["timings_from"] = result_timeline.source
     result = Result(trial_id=request.trial_id, status=OK, metrics=metrics, facts=facts)
     result.put(fit)
     result.put(result_timeline)

@@ -1,4 +1,4 @@
-"""Dagster: each workflow is a job of ops (tools/dagster/job.py) run with `execute_job` against
+"""Dagster: each workflow is a job of ops (tools/dagster/job.py) run with `execute_job` (loaded from a generated definitions file) against
 a DagsterInstance whose DAGSTER_HOME (SQLite storage, telemetry off) is in the store; two
 modes: the in-process executor, or the multiprocess executor with max_concurrent=2."""
 
@@ -59,7 +59,7 @@ class DagsterOrchestration(OrchestrationAdapter):
         return False
 
     def _job(self, workflow: Workflow):
-        from dagster import reconstructable
+        from dagster._core.definitions.reconstruct import ReconstructableJob
 
         module = f"dg_{workflow.module}"
         path = workflow.flows / f"{module}.py"
@@ -69,9 +69,8 @@ class DagsterOrchestration(OrchestrationAdapter):
             self.definitions[module] = path
         else:
             workflow.save()  # knobs may have changed (retries, cache): the file reads it again
-        loaded = sys.modules.get(module)
-        loaded = importlib.reload(loaded) if loaded else importlib.import_module(module)
-        return reconstructable(loaded.make_job)
+        # A file pointer: each step process of the multiprocess executor loads the job from it.
+        return ReconstructableJob.for_file(str(path), "make_job")
 
     def run(self, *, workflow: Workflow) -> RunRecord:
         if workflow.cache:
