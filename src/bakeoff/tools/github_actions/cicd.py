@@ -74,7 +74,7 @@ createLinter().then((lint) => {
 
 
 # act does not fetch actions/checkout for the repository it runs: it copies the local clone in.
-CHECKOUT = ["      - uses: actions/checkout@v4", "        with:", "          persist-credentials: false",
+CHECKOUT = ["      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2", "        with:", "          persist-credentials: false",
             "          fetch-depth: 0"]
 
 
