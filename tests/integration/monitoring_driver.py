@@ -19,10 +19,11 @@ def main(adapter_spec: str, data_dir: str, out: str) -> None:
     monitor = load_adapter(adapter_spec, MonitorAdapter, {})
     monitor.fit(reference=scenarios.reference_features(), numeric=list(MONITORED_NUMERIC),
                 categorical=list(CATEGORICAL), batch_rows=ROWS)
-    calibration = [monitor.check(current=scenarios.calibration_batch(ROWS, i).features).score for i in range(10)]
+    calibration = [asdict(monitor.check(current=scenarios.calibration_batch(ROWS, i).features)) for i in range(10)]
     checks = {name: asdict(monitor.check(current=scenarios.batch(name, ROWS, 0).features))
               for name in ("no_drift", "quality_unit", "cov_temp_strong")}
-    Path(out).write_text(json.dumps({"calibration": calibration, "checks": checks}))
+    versions = {name: __import__(name).__version__ for name in ("numpy", "pandas", "sklearn")}
+    Path(out).write_text(json.dumps({"calibration": calibration, "checks": checks, "versions": versions}))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bakeoff.data.batches import load_month
 from bakeoff.stages.monitoring.scenarios import (
     CATEGORICAL,
     DRIFT_SCENARIOS,
@@ -102,3 +103,18 @@ def test_quality_problem_batch_breaks_two_columns(scenarios):
     broken = quality_problem_batch(scenarios.batch("no_drift", 1000, 0))
     assert broken["distance"].map(type).eq(str).all() and broken["distance"].str.endswith(" mi").all()
     assert broken["wind_speed"].isna().mean() > 0.15
+
+
+def test_model_scores_travel_as_data_and_equal_the_models_own(data_dir, scenarios):
+    from bakeoff.data.batches import load_reference_model
+
+    from bakeoff.stages.monitoring.scenarios import MODEL_FEATURES, month_scores
+
+    month = load_month(data_dir, 5)
+    stored = month_scores(data_dir, 5)
+    assert np.array_equal(stored, load_reference_model(data_dir).predict_proba(month[MODEL_FEATURES])[:, 1])
+    batch = scenarios.month_batch(5, 1000)
+    rows = month.reset_index().merge(batch.model_frame.assign(score=batch.scores), on=MODEL_FEATURES)
+    assert batch.scores is not None and len(batch.scores) == 1000
+    assert np.allclose(stored[rows["index"]], rows["score"])  # each drawn row kept its own score
+    assert scenarios.batch("no_drift", 100, 0).scores is None  # only production month batches carry them

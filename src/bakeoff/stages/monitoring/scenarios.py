@@ -15,7 +15,6 @@ fresh shuffle of the window.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,11 @@ from bakeoff.data.batches import (
     CATEGORICAL,
     LABEL,
     NUMERIC,
+    SCORES_FILE,
     TRAIN_MONTHS,
+    load_model_scores,
     load_month,
     load_months,
-    load_reference_model,
 )
 
 # `month` is a model feature but not monitored: every production month lies outside the
@@ -38,37 +38,17 @@ from bakeoff.data.batches import (
 MONITORED_NUMERIC = [c for c in NUMERIC if c != "month"]
 MONITORED = MONITORED_NUMERIC + CATEGORICAL
 MODEL_FEATURES = NUMERIC + CATEGORICAL
-# The reference model's scores as data: columns `month` and `score` (probability of a late
-# arrival), the rows of each month in its file's order, months in order. Data, so a tool env
-# whose numpy or scikit-learn cannot unpickle model.pkl still gets the same scores.
-SCORES_FILE = "model_scores.parquet"
-SCORE = "model_score"  # the column a month batch's frame carries them in
-
-
-@functools.lru_cache(maxsize=4)
-def _stored_scores(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
-    return pd.read_parquet(path, columns=["month", "score"])
-
-
-@functools.lru_cache(maxsize=16)
-def _computed_scores(data_dir: str, month: int) -> np.ndarray:
-    frame = load_month(Path(data_dir), month)
-    return load_reference_model(Path(data_dir)).predict_proba(frame[MODEL_FEATURES])[:, 1]
+SCORE = "model_score"  # the column a production month batch's frame carries the model's scores in
 
 
 def month_scores(data_dir: Path, month: int) -> np.ndarray:
-    """The reference model's score for every row of `month`, in the month file's row order:
-    from SCORES_FILE, or where a data folder has none, from the pickled model itself."""
-    path = Path(data_dir) / SCORES_FILE
-    if path.is_file():
-        stat = path.stat()
-        stored = _stored_scores(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        scores = stored.loc[stored["month"] == month, "score"].to_numpy(dtype=float)
-    else:
-        scores = _computed_scores(str(Path(data_dir).resolve()), int(month)).copy()
+    """The reference model's score (P(late)) for every row of `month`, in the month file's row
+    order, as prepared data (batches.SCORES_FILE): a monitor's env never unpickles the model,
+    so one whose numpy or scikit-learn differs from the base set's gets the same scores."""
+    scores = np.asarray(load_model_scores(data_dir, month), dtype=float)
     rows = len(load_month(data_dir, month))
     if len(scores) != rows:
-        raise ValueError(f"{path.name}: {len(scores)} scores for month {month}, which has {rows} rows")
+        raise ValueError(f"{SCORES_FILE}: {len(scores)} scores for month {month}, which has {rows} rows")
     return scores
 
 

@@ -1,12 +1,12 @@
 """Alibi Detect: TabularDrift with its defaults (KS per numeric feature, chi-squared per
 categorical feature, Bonferroni over features at p_val=0.05), numpy/scipy only.
 
-NEVER RUN HERE: alibi-detect cannot be installed next to the base set (numpy 2.1.3; see
-tool.toml), so its environment build fails and the bake-off records that. This adapter follows
-the 0.13 API documentation so the row can be measured once alibi-detect supports numpy 2.
+alibi-detect cannot be installed next to the base set (numpy 2.1.3; see tool.toml), so its env
+is off the base set: numpy 1.26.4 with the base set's pandas, pyarrow and scikit-learn.
 
 TabularDrift takes one numeric array: categories are ordinal-encoded (an unseen category gets
-a new code; alibi-detect >= 0.6.1 accepts unseen categories in test batches). Feature score =
+a new code; alibi-detect >= 0.6.1 accepts unseen categories in test batches), and rows with a
+missing value are left out (its tests take complete arrays). Feature score =
 log(p) / log(p_val / n_features), 1.0 at the corrected threshold; dataset score = the largest.
 """
 
