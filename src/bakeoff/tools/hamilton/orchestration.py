@@ -61,7 +61,8 @@ class HamiltonOrchestration(OrchestrationAdapter):
         if workflow.cache or workflow.resumable:
             # prepare reads files Hamilton does not see: recompute it (the docs' advice for
             # loaders), so a changed month reaches the nodes after it through its new reference.
-            builder = builder.with_cache(path=self.store / "hamilton_cache", recompute=["prepare"])
+            builder = builder.with_cache(path=self.store / "hamilton_cache",
+                                         recompute=["prepare"] if workflow.cache else None)
         run_id = uuid.uuid4().hex[:12]
         try:
             builder.build().execute(final_vars=workflow.sinks())

@@ -71,7 +71,7 @@ class PrefectOrchestration(OrchestrationAdapter):
             function = workflow.function(spec)
             # Prepare reads files outside the flow: a loader is never cached (Prefect's cache
             # keys on inputs and code only), so a changed month reaches the tasks after it.
-            policy = INPUTS + TASK_SOURCE if caching and spec.upstream else NO_CACHE
+            policy = NO_CACHE if not caching or (workflow.cache and not spec.upstream) else INPUTS + TASK_SOURCE
             wrapped[spec.name] = task(function, name=spec.name, retries=workflow.retries,
                                       retry_delay_seconds=workflow.retry_delay,
                                       timeout_seconds=workflow.timeout or None,

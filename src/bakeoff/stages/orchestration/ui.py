@@ -1,0 +1,55 @@
+"""A tool's web UI as a person sees it: Debian's headless Chromium renders the page (scripts
+run, the single-page app fetches its data) and hands back the DOM's text and a screenshot.
+Worker side: standard library only; Chromium is a system package (system-packages.txt)."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bakeoff.worker.processes import ProcessTree
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--no-first-run", "--disable-dev-shm-usage", "--window-size=1280,900"]
+# Virtual time lets the page's scripts and their fetches settle before the DOM is taken.
+BUDGET_MS = 20_000
+
+
+@dataclass
+class Rendered:
+    text: str  # the rendered DOM's visible text (tags stripped)
+    screenshot: Path
+    seconds: float
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
+    if not found:
+        raise RuntimeError("Debian's chromium is not installed (system-packages.txt; ./bootstrap installs it)")
+    return found
+
+
+def _run(argv: list[str], log: Path, limit: float) -> None:
+    with ProcessTree(argv, log=log, new_session=True) as browser:
+        deadline = time.perf_counter() + limit
+        while browser.running() and time.perf_counter() < deadline:
+            time.sleep(0.1)
+        if browser.running():
+            raise RuntimeError(f"Chromium did not finish within {limit:.0f} s")
+
+
+def render(url: str, folder: Path) -> Rendered:
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    base = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={folder / 'profile'}", f"--virtual-time-budget={BUDGET_MS}"]
+    dom = folder / "dom.html"  # the tree's log is Chromium's stdout: the dumped DOM (and its stderr)
+    _run([*base, "--dump-dom", url], dom, 90)
+    screenshot = folder / "page.png"
+    _run([*base, f"--screenshot={screenshot}", url], folder / "screenshot.log", 90)
+    body = dom.read_text(errors="replace")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style)[^>]*>.*?</\1>", " ", body)))
+    return Rendered(text=" ".join(text.split()), screenshot=screenshot, seconds=time.perf_counter() - start)
