@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -22,10 +23,16 @@ from bakeoff.worker.processes import ProcessTree
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+FAILURE_THRESHOLD = 3  # unhealthy answers in a row that fail a release (a server still starting answers nothing)
+
+
 def health(port: int) -> dict | None:
+    """The /health answer; {} when the server answered but not healthy; None when it did not answer."""
     try:
         with NO_PROXY.open(f"http://127.0.0.1:{port}/health", timeout=5) as response:
-            return json.loads(response.read()) if response.status == 200 else None
+            return json.loads(response.read()) if response.status == 200 else {}
+    except urllib.error.HTTPError:
+        return {}
     except (OSError, ValueError):
         return None
 
@@ -40,12 +47,13 @@ class Slot:
         folder = Path(release["release"])
         self.server = ProcessTree([sys.executable, str(folder / "serve" / "server.py"), str(folder / "model.pkl"),
                                    str(self.port), release["sha256"]], cwd=folder, log=self.folder / "server.log")
-        deadline = time.monotonic() + self.health_timeout
-        while time.monotonic() < deadline and self.server.running():
+        deadline, unhealthy = time.monotonic() + self.health_timeout, 0
+        while time.monotonic() < deadline and self.server.running() and unhealthy < FAILURE_THRESHOLD:
             answer = health(self.port)
             if answer and answer.get("sha256") == release["sha256"]:
                 return True
-            time.sleep(0.05)
+            unhealthy = unhealthy + 1 if answer is not None else 0
+            time.sleep(0.2 if answer is not None else 0.05)
         self.server.stop(limit=5)
         self.server = None
         return False

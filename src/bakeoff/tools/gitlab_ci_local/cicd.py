@@ -56,7 +56,7 @@ git clone --quiet --branch main {repository} "$work"
 cd "$work"
 git reset --quiet --hard "$new"
 case "$old" in *[!0]*) git update-ref refs/remotes/origin/main "$old" ;; esac
-exec {command} --shell-isolation --no-color --home {state}/home --variables-file {state}/variables.yml
+exec {command} --shell-isolation --no-color --home {state}/home
 """
 
 
@@ -103,8 +103,11 @@ class GitlabCiLocal(CicdAdapter):
         self.state = site.state
         for folder in ("runs", "work", "home"):
             (self.state / folder).mkdir(parents=True, exist_ok=True)
-        # Project CI/CD variables, as they would be set in GitLab's settings.
-        (self.state / "variables.yml").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in site.secrets.items()))
+        # CI/CD variables as GitLab's settings would hold them: gitlab-ci-local's home variables
+        # file (its --variables-file is resolved against the clone, so it cannot live outside it).
+        (self.state / "home" / ".gitlab-ci-local").mkdir(parents=True, exist_ok=True)
+        (self.state / "home" / ".gitlab-ci-local" / "variables.yml").write_text(
+            "global:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in site.secrets.items()))
         command = shlex.join([shutil.which("node") or "node", str(gitlab_ci_local())])
         (self.state / "run-pipeline.sh").write_text(RUN_PIPELINE.format(
             state=shlex.quote(str(self.state)), repository=shlex.quote(site.bare_repo.as_uri()), command=command))
