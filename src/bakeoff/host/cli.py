@@ -239,7 +239,7 @@ def list_tools() -> None:
                 path = envs.env_path(entry.tool, bake.HOME / "envs")
                 state = "built" if envs.read_info(path) else "not built"
             except ConfigError:
-                state = "[red]no lock[/]"
+                state = f"[red]no lock[/]: run `bakeoff envs lock {entry.tool.name}`"
             name = f"{entry.name} [dim](baseline)[/]" if entry.spec.baseline else entry.name
             table.add_row(entry.stage, name, entry.tool.name, envs.pinned_version(entry.tool) or "-",
                           entry.tool.tool.license, state)

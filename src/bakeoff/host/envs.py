@@ -70,18 +70,36 @@ def compile_lock(tool: Tool) -> Path:
     way to update a lock: `bakeoff envs lock TOOL`)."""
     requirements = LOCKS_DIR / f".{tool.name}.in"
     requirements.write_text("".join(f"{r}\n" for r in tool.tool.requirements))
+    base = BASE_REQUIREMENTS
+    if not tool.tool.base_set:  # the base set's packages, unpinned: the newest the tool allows
+        base = LOCKS_DIR / f".{tool.name}.base.in"
+        base.write_text("".join(f"{name}\n" for name in base_packages()))
     try:
         subprocess.run(
             [uv(), "pip", "compile", "--quiet", "--python-version", PYTHON_VERSION,
              "--python-platform", "x86_64-unknown-linux-gnu", "--no-header", "--no-annotate",
-             str(BASE_REQUIREMENTS), str(requirements), "-o", str(lock_file(tool))],
+             str(base), str(requirements), "-o", str(lock_file(tool))],
             check=True, capture_output=True, text=True,
         )
     except subprocess.CalledProcessError as exc:
         raise ConfigError(f"cannot lock {tool.name}: {exc.stderr.strip().splitlines()[-1]}") from exc
     finally:
         requirements.unlink(missing_ok=True)
+        if base != BASE_REQUIREMENTS:
+            base.unlink(missing_ok=True)
     return lock_file(tool)
+
+
+def locked_versions(tool: Tool, names: list[str]) -> dict[str, str]:
+    """The versions the tool's lock pins for these packages."""
+    pins = dict(line.strip().split("==", 1) for line in lock_file(tool).read_text().splitlines() if "==" in line)
+    return {name: pins[name] for name in names if name in pins}
+
+
+def base_packages() -> list[str]:
+    """The names of the base set's packages (numpy, pandas, pyarrow, scikit-learn)."""
+    return [line.split("==")[0].strip() for line in BASE_REQUIREMENTS.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
 
 
 def env_hash(tool: Tool) -> str:
@@ -164,6 +182,7 @@ def ensure(tool: Tool, envs_root: Path, *, offline: bool = False) -> EnvOutcome:
         "python": sysconfig.get_python_version(), "protocol": PROTOCOL_VERSION,
         "size_mb": size_mb, "packages": packages, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - start, 1),
+        "base_set": tool.tool.base_set, "base_versions": locked_versions(tool, base_packages()),
     }
     (path / INFO_FILE).write_text(json.dumps(info, indent=1))
     return EnvOutcome(tool.name, "ok", path, built=True, info=info, seconds=time.perf_counter() - start)
@@ -174,6 +193,8 @@ def pinned_version(tool: Tool) -> str:
     if not tool.tool.version_of:
         return ""
     wanted = tool.tool.version_of.lower().replace("_", "-")
+    if not lock_file(tool).is_file():
+        return "no lock"
     for line in lock_file(tool).read_text().splitlines():
         name, _, version = line.partition("==")
         if name.strip().lower().replace("_", "-") == wanted:

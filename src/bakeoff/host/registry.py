@@ -32,6 +32,10 @@ class ToolInfo(BaseModel):
     homepage: str = ""
     requirements: list[str] = Field(default_factory=list)
     version_of: str = ""
+    # false: the env does not take the base set's pins (a tool that cannot be installed beside
+    # them, e.g. one that needs numpy<2); it gets the base set's packages at the versions the tool
+    # allows, and the report says so. Only for stages whose workers pass data, not pickles.
+    base_set: bool = True
 
 
 class EntrySpec(BaseModel):

@@ -129,7 +129,8 @@ def stage_results(spec: StageSpec, run: dict, trials: list[TrialRecord], envs: d
             "options": entry.spec.options, "traits": entry.spec.traits, "adapter": entry.spec.adapter,
             "adapter_lines": adapter_lines(spec.name, name),
             "check": (check.facts.get("check") or "") if check and check.status == OK else (check.reason if check else ""),
-            "env": {"size_mb": info.get("size_mb"), "packages": info.get("packages"), "python": info.get("python")},
+            "env": {"size_mb": info.get("size_mb"), "packages": info.get("packages"), "python": info.get("python"),
+                    "base_set": info.get("base_set", True), "base_versions": info.get("base_versions") or {}},
             "metrics": metrics, "probes": probes, "facts": facts, "figures": figures,
             "logs": [r.log for r in by_entry.get(name, [])],
         }

@@ -57,6 +57,8 @@ class EnvFacts(_Frozen):
     size_mb: float | None = None
     packages: int | None = None
     python: str | None = None
+    base_set: bool = True  # false: the env took its own numpy/pandas/scikit-learn (see base_versions)
+    base_versions: dict[str, str] = Field(default_factory=dict)
 
 
 class ToolResult(_Frozen):
