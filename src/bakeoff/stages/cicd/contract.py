@@ -84,6 +84,9 @@ class CicdAdapter:
     # the tool's own configuration file when `pipeline_in_repo` is False.
     pipeline_file = ""
     pipeline_in_repo = True
+    # The smallest job timeout the format can state, in seconds (GitHub's timeout-minutes: 60);
+    # a job timeout is rounded up to it, and the timeout probe waits accordingly.
+    timeout_unit_s = 1
 
     @required
     def render(self, *, pipeline: Pipeline) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -188,11 +189,13 @@ class Probes:
         self.ci.use(TIMEOUT)
         revision = self.ci.commit("A job that hangs", {"docs/hang.md": f"{time.time_ns()}\n"})
         pushed = self.repo.push()
-        limit = self.ci.settings["timeout_probe_s"]
+        unit = self.adapter.timeout_unit_s
+        stated = math.ceil(TIMEOUT.jobs[0].timeout_s / unit) * unit  # what the tool's format can say
+        limit = stated + self.ci.settings["timeout_probe_s"]
         try:
             outcome = self.adapter.wait(revision=revision, timeout=limit)
         except TimeoutError:
-            return FAIL, f"no verdict {limit:.0f} s after the push: the 5 s job timeout was not enforced"
+            return FAIL, f"no verdict {limit:.0f} s after the push: the {stated} s job timeout was not enforced"
         finally:
             pids = [d["pid"] for d in self.timeline.details(revision, "hang")]
             alive = [p for p in pids if _alive(p)]
@@ -203,7 +206,7 @@ class Probes:
             return FAIL, "the hanging job passed"
         if alive:
             return FAIL, f"the pipeline failed after {seconds:.1f} s but the job's process was still running"
-        return PASS, f"the job was killed and the pipeline failed {seconds:.1f} s after the push (timeout 5 s)"
+        return PASS, f"the job was killed and the pipeline failed {seconds:.1f} s after the push (timeout {stated} s)"
 
     def local_ui(self) -> Outcome:
         url = self.adapter.ui_url()

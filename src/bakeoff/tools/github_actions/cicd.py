@@ -7,6 +7,7 @@ naming the commit before the push, one workflow run at a time (one self-hosted r
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 import shutil
@@ -86,7 +87,7 @@ def step_lines(job: Job) -> list[str]:
     if job.code_only:
         lines.append("        if: steps.changes.outputs.code == 'true'")
     if job.timeout_s:
-        lines.append(f"        timeout-minutes: {job.timeout_s / 60:.4g}")
+        lines.append(f"        timeout-minutes: {math.ceil(job.timeout_s / 60)}")  # whole minutes
     if job.secret:
         lines += ["        env:", f"          {job.secret}: ${{{{ secrets.{job.secret} }}}}"]
     if job.run:
@@ -96,6 +97,7 @@ def step_lines(job: Job) -> list[str]:
 
 class GithubActions(CicdAdapter):
     pipeline_file = WORKFLOW
+    timeout_unit_s = 60
 
     def __init__(self) -> None:
         self.token = uuid.uuid4().hex
