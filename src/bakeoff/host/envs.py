@@ -109,7 +109,7 @@ def env_hash(tool: Tool) -> str:
         raise ConfigError(f"no lock for {tool.name}; create it with `bakeoff envs lock {tool.name}`")
     digest = hashlib.sha256()
     for part in (lock.read_bytes(), sysconfig.get_python_version().encode(), str(PROTOCOL_VERSION).encode(),
-                 str(RECIPE_VERSION).encode()):
+                 str(RECIPE_VERSION).encode(), " ".join(sorted(tool.tool.npm)).encode()):
         digest.update(part)
     return digest.hexdigest()[:12]
 
@@ -173,6 +173,12 @@ def ensure(tool: Tool, envs_root: Path, *, offline: bool = False) -> EnvOutcome:
         _run([uv(), "pip", "install", "--quiet", "--compile-bytecode", *network,
               "--python", str(path / "bin" / "python"), "-r", str(lock_file(tool))], log)
         (site_packages(path) / "bakeoff.pth").write_text(f"{SOURCE_DIR}\n")
+        if tool.tool.npm:  # a tool that is an npm package: installed into the env, never at run time
+            npm = shutil.which("npm")
+            if npm is None:
+                raise RuntimeError("npm not found; install it (Debian package npm) and build again")
+            _run([npm, "install", "--no-audit", "--no-fund", "--no-save", "--loglevel", "error",
+                  *(["--offline"] if offline else []), "--prefix", str(path / "npm"), *tool.tool.npm], log)
         size_mb, packages = _footprint(path)
     except (RuntimeError, OSError, StopIteration) as exc:
         shutil.rmtree(path, ignore_errors=True)

@@ -36,6 +36,9 @@ class ToolInfo(BaseModel):
     # them, e.g. one that needs numpy<2); it gets the base set's packages at the versions the tool
     # allows, and the report says so. Only for stages whose workers pass data, not pickles.
     base_set: bool = True
+    # npm packages the tool is (exact `name@version` specs), installed into <env>/npm when the
+    # env is built: a CI emulator or a linter published on npm.
+    npm: list[str] = Field(default_factory=list)
 
 
 class EntrySpec(BaseModel):
