@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +21,7 @@ from bakeoff.stages.orchestration import workflow as workflows
 from bakeoff.stages.orchestration.contract import OrchestrationAdapter
 from bakeoff.stages.orchestration.tasks import executions
 from bakeoff.stages.orchestration.ui import render
-from bakeoff.stages.orchestration.workload import Mismatch, Trial, check_pipeline, timed_run
+from bakeoff.stages.orchestration.workload import Trial, check_pipeline, timed_run
 from bakeoff.worker.measure import Stopwatch
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 

@@ -1,7 +1,7 @@
 """Airflow 3: each workflow is a DAG file (tools/airflow/dag.py) in a DAGs folder in the store;
-AIRFLOW_HOME with its SQLite metadata database in the store. Two modes: `dag.test()` (what
-`airflow dags test` does: every task in this process, one at a time), and a scheduler with the
-LocalExecutor (parallelism 2) beside the API server and the DAG processor, as a team runs it."""
+AIRFLOW_HOME with its SQLite metadata database in the store, run with `dag.test()` (what
+`airflow dags test` does: every task in this process, one at a time). The scheduler mode
+(scheduler + LocalExecutor + DAG processor + API server) is not wired yet."""
 
 from __future__ import annotations
 
@@ -26,10 +26,8 @@ PARSE_INTERVAL_S = 1  # [dag_processor] refresh_interval and min_file_process_in
 class AirflowOrchestration(OrchestrationAdapter):
     passing = "by path: each task returns a reference string, passed downstream through XCom"
 
-    def __init__(self, *, scheduler: bool = False) -> None:
-        self.scheduler = scheduler
+    def __init__(self) -> None:
         self.children = ToolChildren()
-        self.trees: list[ProcessTree] = []
         self.ui: ProcessTree | None = None
         self.dags: dict[str, str] = {}  # run id -> its DAG id
 
@@ -39,13 +37,10 @@ class AirflowOrchestration(OrchestrationAdapter):
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "2",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(PARSE_INTERVAL_S),
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(PARSE_INTERVAL_S),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         }
 
@@ -64,16 +59,6 @@ class AirflowOrchestration(OrchestrationAdapter):
                 time.sleep(0.2)
             if migrate.process.returncode != 0:
                 raise RuntimeError(f"airflow db migrate failed: {migrate.log_tail(600)}")
-        if self.scheduler:
-            self.port = free_port()
-            os.environ["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{self.port}"
-            os.environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{self.port}/execution/"
-            api = ProcessTree(self._cli("api-server", "--host", "127.0.0.1", "--port", str(self.port)),
-                              log=self.home / "api-server.log", new_session=True)
-            self.trees.append(api)
-            for part in ("scheduler", "dag-processor"):
-                self.trees.append(ProcessTree(self._cli(part), log=self.home / f"{part}.log", new_session=True))
-            wait_http(f"http://127.0.0.1:{self.port}/api/v2/monitor/health", api, deadline=120)
         return True
 
     def _dag_file(self, workflow: Workflow) -> Path:
@@ -85,16 +70,11 @@ class AirflowOrchestration(OrchestrationAdapter):
         if workflow.cache:
             raise Unsupported("Airflow has no task result cache; every run executes every task")
         path = self._dag_file(workflow)
-        if self.scheduler:
-            return self._trigger(workflow)
         spec = importlib.util.spec_from_file_location(f"airflow_dag_{workflow.dag_id}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         run = module.dag.test()
         return self._record(workflow, run.run_id, str(run.state) == "success")
-
-    def _trigger(self, workflow: Workflow) -> RunRecord:
-        raise Unsupported("scheduler mode: not wired yet")
 
     def _record(self, workflow: Workflow, run_id: str, success: bool) -> RunRecord:
         from sqlalchemy import select
@@ -125,25 +105,19 @@ class AirflowOrchestration(OrchestrationAdapter):
         return info.run_after.astimezone(timezone.utc)
 
     def ui_url(self, *, run_id: str) -> str:
-        if not self.scheduler:
-            port = free_port()
-            self.ui = ProcessTree(self._cli("api-server", "--host", "127.0.0.1", "--port", str(port)),
-                                  log=self.home / "ui.log", new_session=True)
-            wait_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", self.ui, deadline=120)
-        else:
-            port = self.port
+        port = free_port()
+        self.ui = ProcessTree(self._cli("api-server", "--host", "127.0.0.1", "--port", str(port)),
+                              log=self.home / "ui.log", new_session=True)
+        wait_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", self.ui, deadline=120)
         return f"http://127.0.0.1:{port}/dags/{self.dags[run_id]}/runs/{run_id}"
 
     def ui_shows(self, *, run_id: str) -> list[str]:
         return ["prepare", "register"]
 
-    def server_memory_mb(self) -> float | None:
-        return sum(tree.memory()[0] for tree in self.trees) if self.trees else None
-
     def store_path(self) -> Path | None:
         return self.home
 
     def close(self) -> None:
-        for tree in [*self.trees, *([self.ui] if self.ui else [])]:
-            tree.stop(limit=15)
+        if self.ui is not None:
+            self.ui.stop(limit=15)
         self.children.end()

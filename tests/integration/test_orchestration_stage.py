@@ -1,0 +1,81 @@
+"""Every orchestrator, for real, in its own env, on small sizes: the pipeline through the tool
+(outputs equal the baseline's bit for bit), a fan-out of 1 and 3 no-op tasks, and the resume
+probe (evaluate fails; the resume must not rerun prepare, features or train). The driver runs
+as a ProcessTree, so afterwards nothing it or the tool started may be alive or listening."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bakeoff.host import bake, envs, registry
+from bakeoff.worker.processes import TREE_MARKER, listening_sockets, marked
+from bakeoff.worker.processes import ProcessTree
+
+pytestmark = pytest.mark.slow
+ENTRIES = registry.entries("orchestration")
+# Tools whose resume is not a feature of theirs (see each tool.toml), and why.
+NO_RESUME = {"kedro": "needs persisted catalog datasets", "airflow-test": "dag.test() always starts a new run"}
+
+DRIVER = """
+import json, sys
+from pathlib import Path
+from bakeoff.stages.contract import load_adapter, run_probe
+from bakeoff.stages.orchestration.contract import OrchestrationAdapter
+from bakeoff.stages.orchestration.probes import Probes
+from bakeoff.stages.orchestration.workload import check_pipeline, fan_out, timed_run
+from bakeoff.worker.protocol import Request
+
+request = Request(**json.loads(Path(sys.argv[1]).read_text()))
+adapter = load_adapter(request.adapter, OrchestrationAdapter, request.options)
+probes = Probes(adapter, request)
+adapter.start(store=probes.trial.store)
+try:
+    workflow = probes.trial.pipeline("pipeline")
+    record, wall, _ = timed_run(adapter, workflow)
+    check_pipeline(probes.trial, workflow, record)
+    fit = fan_out(adapter, probes.trial, [1, 3])
+    resume = run_probe(probes.resume_no_redo)
+finally:
+    adapter.close()
+Path(request.result_path).write_text(json.dumps({"tasks": sorted(record.tasks), "resume": resume,
+                                                 "fan_out": [p.seconds for p in fit.points]}))
+"""
+
+
+def drive(entry, data_dir: Path, folder: Path) -> tuple[dict, list[int]]:
+    env = envs.ensure(entry.tool, bake.HOME / "envs")
+    assert env.status == "ok", f"{entry.name}: {env.error}"
+    (folder / "scratch").mkdir(parents=True)
+    request = {"trial_id": entry.name, "stage": "orchestration", "entry": entry.name, "adapter": entry.spec.adapter,
+               "kind": "pipeline", "options": entry.spec.options, "settings": {"rows": 2_000, "max_iter": 5},
+               "data_dir": str(data_dir), "scratch": str(folder / "scratch"), "result_path": str(folder / "out.json"),
+               "seed": 2013, "protocol": 2}
+    (folder / "request.json").write_text(json.dumps(request))
+    (folder / "driver.py").write_text(DRIVER)
+    with ProcessTree([str(env.python), str(folder / "driver.py"), str(folder / "request.json")],
+                     cwd=folder / "scratch", log=folder / "log.txt") as tree:
+        deadline = time.monotonic() + 240
+        while tree.running() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        code = tree.process.poll()
+        survivors = [p for p in marked(TREE_MARKER, tree.token) if p != tree.process.pid]
+    assert code == 0, f"{entry.name}: {tree.log_tail(2500)}"
+    return json.loads((folder / "out.json").read_text()), survivors
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_pipeline_and_resume_leave_nothing_behind(entry, data_dir, tmp_path):
+    outcome, survivors = drive(entry, data_dir, tmp_path)
+    assert outcome["fan_out"] and all(s > 0 for s in outcome["fan_out"])
+    # Once the driver has exited, nothing the tool started may be alive, nor hold a port.
+    assert survivors == [], f"{entry.name}: processes outlived the trial: {survivors}"
+    assert listening_sockets(survivors) == []
+    resume = outcome["resume"]
+    if entry.name in NO_RESUME:
+        assert resume["status"] == "unsupported", resume
+    else:
+        assert resume["status"] == "pass", resume
