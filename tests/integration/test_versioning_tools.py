@@ -19,8 +19,8 @@ ENTRIES = registry.entries("versioning")
 # damaged copy and nothing checked it).
 CORRUPTION = {
     "snapshot_copy": "silent",  # plain copies carry no checksums
-    "dvc-copy": "unnoticed",  # the damaged cache object is not the workspace copy; dvc status checks the workspace
-    "dvc-hardlink": "reported",  # the workspace file is the cache object: dvc status sees it modified
+    "dvc-copy": "reported",  # dvc status re-hashes the changed cache entry: "not in cache"
+    "dvc-hardlink": "reported",  # the workspace file is the cache object: dvc status sees it
     "git_lfs": "reported",  # git lfs fsck re-hashes objects
     "deltalake": "silent",
     "lance": "silent",

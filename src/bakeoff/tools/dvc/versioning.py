@@ -139,7 +139,7 @@ class DvcVersioning(VersioningAdapter):
         return cache / md5[:2] / md5[2:]
 
     def verify(self) -> str:
-        # `dvc status`: the workspace against the hashes Git records. DVC has no fsck of its cache.
+        # `dvc status`: the workspace and cache against the hashes Git records (DVC has no fsck).
         found = self.repo.status()
         return json.dumps(found, default=str)[:400] if found else ""
 
