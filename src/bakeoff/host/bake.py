@@ -25,7 +25,22 @@ from bakeoff.host.runner import TrialOutcome, run_trial
 from bakeoff.stages.spec import StageSpec, all_specs
 from bakeoff.host.store import Store, TrialRecord
 
-HOME = Path(os.environ.get("BAKEOFF_HOME", ".bakeoff")).absolute()
+
+
+def bakeoff_home() -> tuple[Path, str]:
+    """Where envs, data, runs and checks live, and why there. Not the working directory: run
+    from another folder, every env would read "not built" and be rebuilt there. $BAKEOFF_HOME
+    if set; else the project's `.bakeoff` when bakeoff runs from its checkout; else a per-user
+    cache (bakeoff installed elsewhere)."""
+    if os.environ.get("BAKEOFF_HOME"):
+        return Path(os.environ["BAKEOFF_HOME"]).absolute(), "set by BAKEOFF_HOME"
+    if (envs.PROJECT_DIR / "pyproject.toml").is_file() and envs.LOCKS_DIR.is_dir():
+        return envs.PROJECT_DIR / ".bakeoff", "the project's; set BAKEOFF_HOME to move it"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache.absolute() / "bakeoff", "per-user cache; set BAKEOFF_HOME to move it"
+
+
+HOME, HOME_SOURCE = bakeoff_home()
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import signal
 import shutil
@@ -75,13 +77,14 @@ def run(
     keep_scratch: bool = typer.Option(False, "--keep-scratch", help="Keep every trial's scratch folder (stores, server logs)."),
     offline: bool = typer.Option(False, "--offline", help="Build missing envs from uv's cache only."),
     profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Team profile (TOML, see profiles/): end with a decision memo."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when a tool did not finish ok (a CI gate); by default such a run exits 0 and says so."),
 ) -> None:
     """Run the bake-off and write results.json, report.md and report.html."""
     with clean_errors():
         team = load_profile(profile) if profile else None  # a bad profile fails before any work
         options = bake.RunOptions(stages=stage, tools=split_names(tools), quick=quick, repeats=repeats,
                                   out=out.absolute(), resume=resume, timeout=timeout, keep_scratch=keep_scratch,
-                                  offline=offline, command="bakeoff " + shlex.join(sys.argv[1:]))
+                                  offline=offline, command=recorded_command())
         shown = ShownProgress()
         signal.signal(signal.SIGTERM, stop_on_sigterm)  # a CI time-out or `kill`: clean up as for Ctrl-C
         run = bake.open_run(options)
@@ -105,6 +108,36 @@ def run(
                       + (f"; {shown.failed} did not finish ok (see the report)" if shown.failed else ""))
         show_verdicts(decision)
         out_console.print(str(report))
+        not_ok = tools_not_ok(run.run_dir)
+        if not_ok:
+            console.print(f"[bold yellow]not ok[/]: {'; '.join(not_ok)}; the report says why"
+                          + ("" if strict else " (--strict makes this exit 1)"), highlight=False, soft_wrap=True)
+            if strict:
+                raise typer.Exit(1)
+
+
+OUTSIDE_PATH_VARIABLES = ("BAKEOFF_TOOLS_PATH", "BAKEOFF_STAGES_PATH")
+
+
+def recorded_command() -> str:
+    """The command line as it can be rerun: with the outside tool and stage folders it used
+    (absolute), which the memo's Reproduce commands repeat."""
+    prefix = []
+    for name in OUTSIDE_PATH_VARIABLES:
+        value = os.environ.get(name, "")
+        if value:
+            prefix.append(f"{name}=" + shlex.quote(":".join(str(Path(p).absolute()) for p in value.split(":") if p)))
+    return " ".join([*prefix, "bakeoff " + shlex.join(sys.argv[1:])])
+
+
+def tools_not_ok(run_dir: Path) -> list[str]:
+    """`stage · tool: status` for every tool of the run whose status is not ok."""
+    try:
+        results = json.loads((run_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return ["no results.json"]
+    return [f"{key} · {name}: {tool.get('status')}" for key, stage in (results.get("stages") or {}).items()
+            for name, tool in (stage.get("tools") or {}).items() if tool.get("status") != OK]
 
 
 class ShownProgress(bake.Progress):
@@ -243,6 +276,7 @@ def list_tools() -> None:
             name = f"{entry.name} [dim](baseline)[/]" if entry.spec.baseline else entry.name
             table.add_row(entry.stage, name, entry.tool.name, envs.pinned_version(entry.tool) or "-",
                           entry.tool.tool.license, state)
+        table.caption = f"envs, data and runs in {bake.HOME} ({bake.HOME_SOURCE})"
         out_console.print(table)
 
 
@@ -284,7 +318,7 @@ def envs_clean(all_: bool = typer.Option(False, "--all", help="Remove every env,
 
 @envs_app.command("lock")
 def envs_lock(tools: Optional[str] = typer.Argument(None, help="Comma-separated tools (default: all).")) -> None:
-    """Regenerate locks/<tool>.txt from locks/base.in plus the tool's requirements (needs the registry)."""
+    """Regenerate a tool's lock from locks/base.in plus its requirements (needs the registry): locks/<tool>.txt, or lock.txt in an outside tool's folder."""
     with clean_errors():
         failed = []
         for tool in pick_tools(tools):

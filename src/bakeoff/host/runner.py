@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bakeoff.host.envs import build_environment
+from bakeoff.stages.contract import TOOL_FOLDER_VARIABLE
 from bakeoff.worker.processes import end_marked
 from bakeoff.host.plan import Trial
 from bakeoff.worker.protocol import FAILED, OK, TIMED_OUT, ProtocolError, Request, Result, read_result, write_request
@@ -46,8 +47,7 @@ def last_line(log: Path) -> str:
 
 def trial_environment(scratch: Path, marker: str, entry: Entry) -> dict[str, str]:
     env = build_environment()
-    if not entry.tool.builtin:  # an outside tool's adapter package lives beside its folder
-        env["PYTHONPATH"] = str(entry.tool.folder.parent)
+    env.pop(TOOL_FOLDER_VARIABLE, None)  # the worker sets it from the request (outside tools only)
     home, tmp = scratch / "home", scratch / "tmp"
     home.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(exist_ok=True)
@@ -67,7 +67,8 @@ def run_trial(trial: Trial, entry: Entry, python: Path, *, run_id: str, run_dir:
     log.parent.mkdir(parents=True, exist_ok=True)
     request = Request(trial_id=trial.trial_id, stage=trial.stage, entry=trial.entry, adapter=entry.spec.adapter,
                       kind=trial.kind, options=entry.spec.options, settings=settings, data_dir=str(data_dir),
-                      scratch=str(scratch), result_path=str(scratch / "result.json"))
+                      scratch=str(scratch), result_path=str(scratch / "result.json"),
+                      tool_folder="" if entry.tool.builtin else str(entry.tool.folder.resolve()))
     write_request(scratch / "request.json", request)
     marker = f"{run_id}/{trial.trial_id}"
     start = time.perf_counter()

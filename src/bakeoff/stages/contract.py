@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.machinery
+import importlib.util
 import inspect
+import os
+import re
+import sys
+import types
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -122,9 +129,62 @@ def check_options(adapter: type, options: dict[str, Any]) -> None:
                                 "options in tool.toml")
 
 
-def import_adapter(spec: str) -> type:
-    """Import "module:Class"; a missing module or class is a ContractError naming it."""
+# An outside tool (BAKEOFF_TOOLS_PATH, an entry point) is loaded from its own folder by path, as
+# package `bakeoff_outside.<tool>`: nothing goes on sys.path, so a folder named like the library
+# it wraps (`trackio/`) cannot shadow that library. The worker sets TOOL_FOLDER_VARIABLE from the
+# request, so every process a stage starts (a second writer, a server) loads the adapter the same way.
+OUTSIDE_PACKAGE = "bakeoff_outside"
+TOOL_FOLDER_VARIABLE = "BAKEOFF_TOOL_FOLDER"
+
+
+def _outside_package(folder: Path) -> str:
+    """Register `folder` as the package bakeoff_outside.<folder name> (its __init__.py run if it
+    has one) and return the package's name."""
+    if OUTSIDE_PACKAGE not in sys.modules:
+        root = types.ModuleType(OUTSIDE_PACKAGE, "Outside tools, each loaded from its own folder by path.")
+        root.__path__ = []
+        sys.modules[OUTSIDE_PACKAGE] = root
+    name = OUTSIDE_PACKAGE + "." + re.sub(r"\W", "_", folder.name)
+    if name in sys.modules:
+        return name
+    init = folder / "__init__.py"
+    if init.is_file():
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+    else:
+        spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [str(folder)]
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    if spec.loader is not None:
+        spec.loader.exec_module(package)
+    return name
+
+
+def _module_in_folder(module_name: str, folder: Path) -> str:
+    """The adapter module's path inside the tool folder: `tracking` is <folder>/tracking.py. The
+    older form `<folder name>.tracking` is read the same way (unless the folder holds a module
+    of that name)."""
+    first, _, rest = module_name.partition(".")
+    if rest and first == folder.name and not (folder / f"{first}.py").exists() and not (folder / first).is_dir():
+        return rest
+    return module_name
+
+
+def import_adapter(spec: str, folder: str | Path | None = None) -> type:
+    """Import "module:Class"; a missing module or class is a ContractError naming it.
+
+    With `folder` (an outside tool's folder; default: $BAKEOFF_TOOL_FOLDER, set in its trials)
+    the module is a path inside that folder, loaded under bakeoff_outside.<tool>."""
     module_name, _, class_name = spec.partition(":")
+    folder = os.environ.get(TOOL_FOLDER_VARIABLE, "") if folder is None else folder
+    if folder:
+        folder = Path(folder)
+        inner = _module_in_folder(module_name, folder)
+        if importlib.util.find_spec(f"{_outside_package(folder)}.{inner}") is None:
+            raise ContractError(f"{folder} has no module `{inner}` (looked for {folder / inner.replace('.', '/')}.py); "
+                                "fix `adapter` in tool.toml: an outside tool's adapter is `<module>:<Class>`, "
+                                "the module's path inside the tool's folder")
+        module_name = f"{_outside_package(folder)}.{inner}"
     module = importlib.import_module(module_name)
     try:
         return getattr(module, class_name)
@@ -132,10 +192,12 @@ def import_adapter(spec: str) -> type:
         raise ContractError(f"{module_name} has no class `{class_name}`; fix `adapter` in tool.toml") from None
 
 
-def load_adapter(spec: str, contract: type, options: dict[str, Any], *, check: bool = True) -> Any:
-    """Import "module:Class", check it (once per tool: `check=False` in trials after the run's
-    check passed) and instantiate it with its options."""
-    cls = import_adapter(spec)
+def load_adapter(spec: str, contract: type, options: dict[str, Any], *, check: bool = True,
+                 folder: str | Path | None = None) -> Any:
+    """Import "module:Class" (from `folder` for an outside tool, see import_adapter), check it
+    (once per tool: `check=False` in trials after the run's check passed) and instantiate it
+    with its options."""
+    cls = import_adapter(spec, folder)
     if check:
         check_adapter(cls, contract)
         check_options(cls, options)

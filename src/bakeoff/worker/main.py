@@ -10,10 +10,11 @@ result file. Standard library and base set only.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 
-from bakeoff.stages.contract import ContractError, import_adapter, load_adapter
+from bakeoff.stages.contract import TOOL_FOLDER_VARIABLE, ContractError, import_adapter, load_adapter
 from bakeoff.stages.spec import StageSpec, all_specs, resolve
 from bakeoff.worker.protocol import CHECK_KIND, FAILED, OK, ProtocolError, Request, Result, read_request, write_result
 
@@ -23,7 +24,7 @@ def run(request: Request, stage: StageSpec) -> Result:
     contract = resolve(stage.contract)
     if request.kind == CHECK_KIND:
         return check(request, stage, contract)
-    adapter = load_adapter(request.adapter, contract, request.options, check=False)
+    adapter = load_adapter(request.adapter, contract, request.options, check=False, folder=request.tool_folder)
     import_seconds = time.perf_counter() - tick
     return resolve(stage.kinds[request.kind].run)(adapter, request, import_seconds=import_seconds)
 
@@ -32,9 +33,9 @@ def check(request: Request, stage: StageSpec, contract: type) -> Result:
     """Import, contract, options, then the stage's smoke call: each failure is one line."""
     steps = []
     tick = time.perf_counter()
-    cls = import_adapter(request.adapter)
+    cls = import_adapter(request.adapter, request.tool_folder)
     steps.append(f"import {time.perf_counter() - tick:.2f} s")
-    adapter = load_adapter(request.adapter, contract, request.options)
+    adapter = load_adapter(request.adapter, contract, request.options, folder=request.tool_folder)
     steps.append("contract and options ok")
     if stage.smoke:
         steps.append(f"smoke: {resolve(stage.smoke)(adapter, request)}")
@@ -44,6 +45,8 @@ def check(request: Request, stage: StageSpec, contract: type) -> Result:
 def main(request_path: str) -> int:
     started = time.perf_counter()
     request = read_request(request_path)
+    # Processes the stage starts (a second writer, a server) load the adapter from the same folder.
+    os.environ[TOOL_FOLDER_VARIABLE] = request.tool_folder
     try:
         result = run(request, all_specs()[request.stage])
     except ContractError as exc:  # the message already names the adapter, the method and the fix

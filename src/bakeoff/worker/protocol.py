@@ -43,6 +43,9 @@ class Request:
     scratch: str  # this trial's private folder; nothing is written elsewhere
     result_path: str
     seed: int = 2013
+    # An outside tool's folder: its adapter module is loaded from there by path (stages/contract.py
+    # import_adapter); empty for a tool inside bakeoff, imported by its dotted name.
+    tool_folder: str = ""
     protocol: int = PROTOCOL_VERSION
 
 

@@ -90,10 +90,32 @@ def _commands(key: str, results: dict[str, Any], settings: dict[str, Any], profi
         argv += ["--tools", ",".join(settings["tools"])]
     if profile:
         argv += ["--profile", profile]
-    commands = [shlex.join(argv)]
+    prefix = _outside_paths(str(results.get("command") or ""))
+    commands = [prefix + shlex.join(argv)]
     if profile:
-        commands.append(shlex.join(["bakeoff", "decide", str(results.get("run_id") or "RUN_ID"), "--profile", profile]))
+        commands.append(prefix + shlex.join(["bakeoff", "decide", str(results.get("run_id") or "RUN_ID"),
+                                             "--profile", profile]))
     return commands
+
+
+OUTSIDE_PATH_VARIABLES = ("BAKEOFF_TOOLS_PATH", "BAKEOFF_STAGES_PATH")
+
+
+def _outside_paths(command: str) -> str:
+    """The `BAKEOFF_TOOLS_PATH=... BAKEOFF_STAGES_PATH=... ` the run was started with (the CLI
+    records them before `bakeoff`): without them an outside tool or stage cannot be found again."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return ""
+    found = []
+    for word in words:
+        name, equals, value = word.partition("=")
+        if not equals:
+            break
+        if name in OUTSIDE_PATH_VARIABLES:
+            found.append(f"{name}={shlex.quote(value)} ")
+    return "".join(found)
 
 
 def _warmup_sizes(overrides: dict | None) -> str:
