@@ -35,7 +35,9 @@ def tool(ratio: float, *, spread: float = 0.02, status: str = "ok", probes: dict
 
 def results(**tools: dict) -> dict:
     stage = {"title": "Experiment tracking", "baseline": "base", "probes": PROBES,
-             "metrics": {"sweep_seconds": {"label": "Sweep wall time", "unit": "s", "better": "lower", "headline": True}},
+             # No materiality threshold here: these tests exercise the ratio rule (see the materiality tests).
+             "metrics": {"sweep_seconds": {"label": "Sweep wall time", "unit": "s", "better": "lower", "headline": True,
+                                           "material": None}},
              "tools": {"base": tool(1.0, baseline=True), **tools}}
     # Written as schema 1 and upgraded as any stored run is: criteria and probe roles come from the stage's spec.
     return upgrade({"schema": 1, "run_id": "r1", "stages": {"tracking": stage}})
@@ -93,7 +95,8 @@ def test_correctness_counts_failed_checks_and_ignores_unsupported_ones():
                   lossy=tool(1.0, probes={"roundtrip_exact": "fail"}),
                   silent=tool(1.0, probes={"roundtrip_exact": "unsupported"}))
     res["stages"]["tracking"]["tools"]["lossy"]["facts"] = {"metric_precision": "float32"}
-    stage = stage_of(res, profile({"correctness": 1}))
+    # A team that accepts both failures scores them; see the next test for one that does not.
+    stage = stage_of(res, profile({"correctness": 1}, accept_failures=["roundtrip_exact", "metric_precision"]))
     correct = scores(stage, "correctness")
     assert correct["exact"] == correct["silent"] == correct["base"] == 1.0
     assert correct["lossy"] == pytest.approx(1 / 3)  # 1 of 3: the finished workload only
@@ -102,16 +105,57 @@ def test_correctness_counts_failed_checks_and_ignores_unsupported_ones():
     assert stage.verdict.kind == "tie" and stage.verdict.evidence == ["They score the same on every weighted criterion."]
 
 
+def test_a_tool_failing_a_core_check_is_not_recommended_and_the_verdict_says_so():
+    res = results(lossy=tool(0.2, probes={"roundtrip_exact": "fail"}), exact=tool(1.0, probes={"roundtrip_exact": "pass"}))
+    stage = stage_of(res, profile({"speed": 1}))  # lossy is five times faster, and wrong
+    assert stage.verdict.recommended != "lossy" and "lossy" not in {c.tool for c in stage.candidates}
+    assert any("fails a core correctness check: `roundtrip_exact` failed" in r
+               for e in stage.excluded if e.tool == "lossy" for r in e.reasons)
+    assert stage.verdict.evidence[0].startswith("Not recommended whatever its scores (correctness first): lossy (`roundtrip_exact` failed)")
+    accepted = stage_of(res, profile({"speed": 1}, accept_failures=["roundtrip_exact"]))
+    assert accepted.verdict.recommended == "lossy"
+
+
+def test_a_correctness_metric_beyond_its_limit_gates_the_tool():
+    res = results(noisy=tool(1.0), quiet=tool(1.0))
+    stage = res["stages"]["tracking"]
+    stage["metrics"]["false_alarm_pct"] = {"label": "False alarms", "unit": "%", "better": "lower",
+                                           "criterion": "correctness", "limit": 20.0}
+    for name, alarms in {"base": 5.0, "noisy": 100.0, "quiet": 4.0}.items():
+        stage["tools"][name]["metrics"]["false_alarm_pct"] = {"unit": "%", "better": "lower", "median": alarms,
+                                                               "ci95": [alarms, alarms]}
+    decided = decide_stage("tracking", stage, profile({"correctness": 1}))
+    assert "noisy" in {e.tool for e in decided.excluded} and "noisy" not in {c.tool for c in decided.candidates}
+
+
+def test_differences_below_the_materiality_threshold_are_ties():
+    res = results(quick=tool(0.5), slow=tool(1.0))  # sweep 1 s vs 2 s: ×2, but only a second
+    stage = res["stages"]["tracking"]
+    stage["metrics"]["sweep_seconds"]["material"] = 5.0  # a team does not feel under 5 s
+    decided = decide_stage("tracking", stage, profile())
+    assert scores(decided, "speed")["quick"] == scores(decided, "speed")["slow"] == 1.0
+    assert decided.verdict.kind == "tie"
+    stage["metrics"]["sweep_seconds"]["material"] = 0.1  # a team that feels a tenth of a second
+    decided = decide_stage("tracking", stage, profile())
+    speed = scores(decided, "speed")
+    assert speed["quick"] == 1.0 and speed["slow"] == pytest.approx(1 - (1.0 - 0.1) / 0.9)  # 0 at ten thresholds
+    custom = parse_profile({"profile": {"name": "t"}, "weights": {c: 0 for c in CRITERIA} | {"speed": 1},
+                            "materiality": {"tracking": {"sweep_seconds": 5.0}}}, "t.toml")
+    assert decide_stage("tracking", stage, custom).verdict.kind == "tie"  # the profile's threshold wins
+
+
 def test_simplicity_and_footprint_favour_less():
     res = results(small=tool(1.0, lines=40, env_mb=100), big=tool(1.0, lines=160, env_mb=800))
     res["stages"]["tracking"]["tools"]["base"].update(adapter_lines=80, env={"size_mb": 400, "packages": 3})
     stage = stage_of(res, profile({"simplicity": 1, "footprint": 1}))
-    assert scores(stage, "simplicity") == {"small": 1.0, "base": pytest.approx(1 - math.log10(2)),
-                                           "big": pytest.approx(1 - math.log10(4))}
-    assert scores(stage, "footprint") == {"small": 1.0, "base": pytest.approx(1 - math.log10(4)),
-                                          "big": pytest.approx(1 - math.log10(8))}
+    # Materiality: 40 more lines (under 50) is a tie; 120 more costs (120 - 50) / 450.
+    assert scores(stage, "simplicity") == {"small": 1.0, "base": 1.0, "big": pytest.approx(1 - 70 / 450)}
+    # 300 MB more (over 250) costs (300 - 250) / 2250; 700 MB more costs 450 / 2250.
+    assert scores(stage, "footprint") == {"small": 1.0, "base": pytest.approx(1 - 50 / 2250),
+                                          "big": pytest.approx(1 - 450 / 2250)}
     assert stage.verdict.recommended == "small"
-    assert "Simplicity: small 40 adapter lines vs base 80 adapter lines" in stage.verdict.evidence
+    assert not any(line.startswith("Simplicity") for line in stage.verdict.evidence)  # an immaterial gap is no evidence
+    assert any(line.startswith("Install footprint: small 100\xa0MB env") for line in stage.verdict.evidence)
 
 
 def test_a_metric_a_tool_did_not_measure_counts_as_the_worst():
@@ -224,7 +268,7 @@ def test_totals_within_noise_are_a_tie_but_clear_gaps_are_not():
 
 def trade_off() -> dict:
     """fast wins on speed, lean on simplicity; with speed 2 and simplicity 1, fast leads."""
-    return results(fast=tool(0.5, lines=200), lean=tool(2.0, lines=50))
+    return results(fast=tool(0.5, lines=300), lean=tool(2.0, lines=50))
 
 
 def test_sensitivity_finds_the_exact_factor_that_flips_the_verdict():
@@ -234,9 +278,10 @@ def test_sensitivity_finds_the_exact_factor_that_flips_the_verdict():
     stage = stage_of(res, profile(weights))
     assert stage.verdict.recommended == "fast"
     flip = next(f for f in stage.verdict.sensitivity if f.criterion == "simplicity")
-    # By hand, with d = log10(4): fast = 2·1 + k·(1 − d), lean = 2·(1 − d) + k·1; equal at k = 2.
-    assert flip.to == "lean" and flip.factor == pytest.approx(2.0)
-    assert flip.text == "flips to lean if simplicity weighs twice as much"
+    # By hand, with d = log10(4) and fast's simplicity s = 1 − (250 − 50)/450 = 5/9 (250 lines more,
+    # 50 of them immaterial): fast = 2·1 + k·s, lean = 2·(1 − d) + k·1; equal at k = 2d/(1 − s) = 4.5 d.
+    assert flip.to == "lean" and flip.factor == pytest.approx(4.5 * math.log10(4))
+    assert flip.text == "flips to lean if simplicity weighs ×2.8 as much"
     assert stage.verdict.stability == flip.text or "speed" in stage.verdict.stability
     for factor, winner in ((flip.factor * 1.05, "lean"), (flip.factor * 0.95, "fast")):
         moved = stage_of(res, profile({"speed": 2, "simplicity": factor}))

@@ -92,6 +92,7 @@ class MetricDefinition(_Frozen):
     criterion: str
     headline: bool = False
     material: float | None = None
+    limit: float | None = None
 
 
 class ProbeDefinition(_Frozen):
@@ -130,7 +131,7 @@ def stage_definitions(spec: StageSpec) -> dict[str, Any]:
     """The parts of a stage's spec results.json carries, so downstream never needs the spec."""
     return {"title": spec.title, "question": spec.question,
             "metrics": {k: {"label": m.label, "unit": m.unit, "better": m.better, "criterion": m.criterion,
-                            "headline": m.headline, "material": m.material} for k, m in spec.metrics.items()},
+                            "headline": m.headline, "material": m.material, "limit": m.limit} for k, m in spec.metrics.items()},
             "probes": {k: {"label": p.label, "proves": p.proves, "core": p.core} for k, p in spec.probes.items()},
             "correctness_facts": dict(spec.correctness_facts)}
 

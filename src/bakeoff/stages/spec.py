@@ -38,6 +38,10 @@ class Metric:
     # The smallest difference, in the metric's unit, a team would feel. Smaller gaps are ties.
     # None: the profile's default for the criterion applies.
     material: float | None = None
+    # For a correctness metric: the worst value a team accepts (e.g. a false-alarm rate far
+    # above its nominal level). Beyond it the tool fails a core correctness check and is not
+    # recommended unless the profile accepts that failure. None: no such gate.
+    limit: float | None = None
 
     def __post_init__(self) -> None:
         if self.better not in ("lower", "higher"):

@@ -107,3 +107,34 @@ def _reasons(name: str, tool: dict[str, Any], is_baseline: bool, rules: Constrai
         if probe in stage_probes:
             reasons.append(_probe_rule(tool, probe, "required capability"))
     return [r for r in reasons if r]
+
+
+def correctness_failures(stage: dict[str, Any], candidates: dict[str, dict[str, Any]],
+                         accepted: list[str]) -> dict[str, list[str]]:
+    """Per tool, the core correctness checks it failed in this run and the profile does not
+    accept: a core probe that failed, a correctness fact with the wrong value, a correctness
+    metric beyond its limit. Such a tool is not recommended, whatever its scores."""
+    probes = [n for n, p in (stage.get("probes") or {}).items() if p.get("core") and n not in accepted]
+    facts = {k: v for k, v in (stage.get("correctness_facts") or {}).items() if k not in accepted}
+    limits = {n: m for n, m in (stage.get("metrics") or {}).items()
+              if m.get("limit") is not None and m.get("criterion") == "correctness" and n not in accepted}
+    failures: dict[str, list[str]] = {}
+    for name, tool in candidates.items():
+        found = []
+        for probe in probes:
+            outcome = (tool.get("probes") or {}).get(probe) or {}
+            if outcome.get("status") == "fail":
+                found.append(f"`{probe}` failed: {_short(outcome.get('evidence') or '')}")
+        for fact, expected in facts.items():
+            value = (tool.get("facts") or {}).get(fact)
+            if value is not None and str(value) != expected:
+                found.append(f"`{fact}` is {value}, not {expected}")
+        for metric, definition in limits.items():
+            figure = ((tool.get("metrics") or {}).get(metric) or {}).get("median")
+            worse = (figure > definition["limit"]) if definition.get("better") == "lower" else (figure < definition["limit"])
+            if fmt.is_number(figure) and worse:
+                found.append(f"{definition.get('label') or metric} is {fmt.number(figure)} {definition.get('unit', '')}, "
+                             f"beyond the limit of {fmt.number(definition['limit'])}".replace("  ", " "))
+        if found:
+            failures[name] = found
+    return failures

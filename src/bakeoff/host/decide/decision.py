@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bakeoff.host.decide import scoring
-from bakeoff.host.decide.constraints import Exclusion, exclusions
+from bakeoff.host.decide.constraints import Exclusion, correctness_failures, exclusions
 from bakeoff.host.decide.criteria import stage_criteria
 from bakeoff.host.registry import adapter_lines
 from bakeoff.host.results_model import RESULTS_SCHEMA, upgrade
@@ -67,9 +67,16 @@ def decide_stage(key: str, stage: dict[str, Any], profile: Profile, lines: LineR
     excluded, unchecked = exclusions(stage, profile.constraints)
     out = {e.tool for e in excluded}
     candidates = {name: tool for name, tool in tools.items() if name not in out}
+    # Correctness first: a tool failing a core check is out of the running, said in the verdict.
+    gated = correctness_failures(stage, candidates, profile.constraints.accept_failures)
+    for name, reasons in gated.items():
+        excluded.append(Exclusion(name, str(tools[name].get("title") or name),
+                                  [f"fails a core correctness check: {r}" for r in reasons]))
+        del candidates[name]
     row = stage_criteria(key, stage, profile)
     found: dict[str, dict[str, CriterionScore] | None] = {
-        **{c: scoring.measured(row.metrics[c], stage, candidates, baseline) for c in row.metrics},
+        **{c: scoring.measured(row.metrics[c], stage, candidates, baseline, profile.materiality.get(key))
+           for c in row.metrics},
         "capabilities": scoring.capabilities(stage, candidates, profile),
         "simplicity": scoring.simplicity({n: _lines(key, n, t, lines) for n, t in candidates.items()}),
         "footprint": scoring.footprint(candidates),
@@ -89,8 +96,12 @@ def decide_stage(key: str, stage: dict[str, Any], profile: Profile, lines: LineR
         Candidate(name, str(candidates[name].get("title") or name), name == baseline, by_tool[name], total[name], label, group)
         for name, label, group in rank(total)
     ]
-    return StageDecision(key, str(stage.get("title") or key), baseline, criteria, ranked, excluded, unchecked,
-                         verdict(ranked, used, CRITERION_TITLES, len(excluded)))
+    decided = verdict(ranked, used, CRITERION_TITLES, len(excluded))
+    if gated:  # the verdict itself says who is out for correctness, not only the exclusions table
+        note = "; ".join(f"{n} ({gated[n][0].split(':')[0]})" for n in gated)
+        decided = replace(decided, evidence=[f"Not recommended whatever its scores (correctness first): {note}.",
+                                             *decided.evidence])
+    return StageDecision(key, str(stage.get("title") or key), baseline, criteria, ranked, excluded, unchecked, decided)
 
 
 def _lines(stage: str, entry: str, tool: dict[str, Any], reader: LineReader) -> int | None:

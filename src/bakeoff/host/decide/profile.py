@@ -50,6 +50,9 @@ class Constraints(_Strict):
     licenses: list[str] | None = None  # SPDX identifiers allowed; None allows any
     required_probes: list[str] = Field(default_factory=list)  # must pass where a stage has them
     allow_no_tool: bool = True  # the stage's baseline (no tool at all) may be recommended
+    # Core correctness checks (probe names, or metric names with a limit) this team accepts a
+    # tool failing; any other failure keeps a tool from being recommended.
+    accept_failures: list[str] = Field(default_factory=list)
 
     @field_validator("required_probes")
     @classmethod
@@ -91,6 +94,9 @@ class Profile(_Strict):
     # Which metrics feed a measured criterion at a stage, replacing bakeoff's own choice:
     # [metrics.tracking] speed = ["sweep_seconds"].
     metrics: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    # The smallest difference this team would feel, per metric, in the metric's unit, replacing
+    # the stage's default: [materiality.serving] p99_ms = 10 (an SLO-bound team).
+    materiality: dict[str, dict[str, float]] = Field(default_factory=dict)
     source: str = ""  # the file it came from; set by load_profile
 
     @field_validator("probe_weights")

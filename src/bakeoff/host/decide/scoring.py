@@ -8,6 +8,12 @@ Contract:
   DECISIVE_FACTOR times worse (or more) scores 0, log-linear in between, so ×2 slower costs what
   ×2 faster gains and a 4% gap counts as a 4% gap, not as the whole range. Shares are scores
   as they are (7 of 8 probes passed: 0.875).
+- Materiality: a metric with a materiality threshold m (the smallest difference a team would
+  feel, from the stage's spec or the profile) is scored on its absolute figure by a value
+  function anchored on it: 1 within m of the best candidate (an immaterial gap is a tie, however
+  large as a ratio), falling linearly to 0 at MATERIAL_SPAN thresholds beyond that (or at the
+  metric's limit, when it has one). The ×DECISIVE_FACTOR log rule is used only for metrics
+  without a threshold.
 - Ties: candidates are grouped best first; a candidate whose interval overlaps that of its
   group's best member joins the group, and every member gets the group's mean score with the
   interval spanning theirs. So tools within measurement noise are never ranked on a figure.
@@ -28,6 +34,7 @@ from bakeoff.drawing import numbers as fmt
 
 EPSILON = 1e-12
 DECISIVE_FACTOR = 10.0  # this many times worse than the best candidate on a figure scores 0
+MATERIAL_SPAN = 9.0  # a gap of m + 9 m (ten thresholds) beyond the best scores 0
 RATIO_FLOOR = 1e-6  # a ratio of 0 (nothing stored...) must not become log(0)
 
 
@@ -137,11 +144,44 @@ def share_reading(tool: dict[str, Any], metric: str, better: str, unit: str) -> 
     return Score(values[0], min(values[1:]), max(values[1:])), fmt.estimate(median, ci95, entry.get("unit") or unit)
 
 
+def material_reading(tool: dict[str, Any], metric: str) -> tuple[float, float, float, str] | None:
+    """The tool's absolute figure on `metric`: (median, low, high, shown)."""
+    entry = (tool.get("metrics") or {}).get(metric)
+    if not entry or not fmt.is_number(entry.get("median")):
+        return None
+    median = float(entry["median"])
+    ci95 = entry.get("ci95") if isinstance(entry.get("ci95"), list) else [median, median]
+    low, high = (float(v) if fmt.is_number(v) else median for v in ci95[:2])
+    return median, low, high, fmt.estimate(median, ci95, entry.get("unit") or "")
+
+
+def material_scores(figures: dict[str, tuple[float, float, float, str]], better: str, material: float,
+                    limit: float | None) -> dict[str, Score]:
+    """Value-function scores anchored on the materiality threshold (see the module contract)."""
+    sign = 1.0 if better == "lower" else -1.0  # gap > 0: worse than the best
+    best = min(sign * f[0] for f in figures.values())
+    span = MATERIAL_SPAN * material
+    if limit is not None and sign * limit - best > material:
+        span = sign * limit - best - material
+
+    def value(x: float) -> float:
+        gap = sign * x - best
+        return 1.0 if gap <= material else max(0.0, 1.0 - (gap - material) / span)
+
+    readings = {}
+    for name, (median, low, high, _) in figures.items():
+        ends = sorted((value(low), value(high)))
+        readings[name] = Score(value(median), ends[0], ends[1])
+    return normalise(readings, share=True)
+
+
 def measured(names: tuple[str, ...], stage: dict[str, Any], candidates: dict[str, dict[str, Any]],
-             baseline: str) -> dict[str, CriterionScore] | None:
+             baseline: str, material: Mapping[str, float] | None = None) -> dict[str, CriterionScore] | None:
     """A measured criterion: the mean of its metrics' tiered scores. None if nothing was measured.
 
-    Costs are read as ratios to the baseline; quality figures (% or fractions) as shares."""
+    A metric with a materiality threshold is scored on its absolute figure (see the module
+    contract); without one, costs are read as ratios to the baseline and quality figures (% or
+    fractions) as shares."""
     definitions = stage.get("metrics") or {}
     per_metric: dict[str, dict[str, Score]] = {}
     shown: dict[tuple[str, str], str] = {}
@@ -149,6 +189,13 @@ def measured(names: tuple[str, ...], stage: dict[str, Any], candidates: dict[str
         definition = definitions.get(metric) or {}
         better = str(definition.get("better") or _seen(candidates, metric, "better") or "lower")
         unit = str(definition.get("unit") or _seen(candidates, metric, "unit") or "").lower()
+        threshold = (material or {}).get(metric, definition.get("material"))
+        if fmt.is_number(threshold) and threshold > 0:
+            figures = {n: f for n, t in candidates.items() if (f := material_reading(t, metric))}
+            if figures and any(n != baseline for n in figures):
+                per_metric[metric] = material_scores(figures, better, float(threshold), definition.get("limit"))
+                shown.update({(n, metric): f[3] for n, f in figures.items()})
+            continue
         readings = {}
         for name, tool in candidates.items():
             if unit in SHARE_UNITS:
@@ -238,9 +285,16 @@ def correctness(criteria: StageCriteria, candidates: dict[str, dict[str, Any]]) 
             for n in candidates}
 
 
+# Integration effort and install size have materiality thresholds too: a student reads 40 more
+# lines in minutes, and a few hundred MB of disk go unnoticed on a laptop.
+SIMPLICITY_MATERIAL_LINES = 50
+FOOTPRINT_MATERIAL_MB = 250
+
+
 def simplicity(lines: Mapping[str, int | None]) -> dict[str, CriterionScore] | None:
-    """Fewer adapter code lines is simpler (scored like a ratio to the shortest adapter)."""
-    return _exact_log(lines, "adapter", "Adapter code lines", lambda name, n: f"{n:,} adapter lines")
+    """Fewer adapter code lines is simpler; gaps under SIMPLICITY_MATERIAL_LINES are ties."""
+    return _exact_material(lines, "adapter", "Adapter code lines", lambda name, n: f"{n:,} adapter lines",
+                           SIMPLICITY_MATERIAL_LINES)
 
 
 def footprint(candidates: dict[str, dict[str, Any]]) -> dict[str, CriterionScore] | None:
@@ -252,15 +306,16 @@ def footprint(candidates: dict[str, dict[str, Any]]) -> dict[str, CriterionScore
         return f"{text}, {fmt.integer(packages)} packages" if fmt.is_number(packages) else text
 
     sizes = {n: e.get("size_mb") if fmt.is_number(e.get("size_mb")) else None for n, e in envs.items()}
-    return _exact_log(sizes, "env", "Environment size", show)
+    return _exact_material(sizes, "env", "Environment size", show, FOOTPRINT_MATERIAL_MB)
 
 
-def _exact_log(values: Mapping[str, float | None], key: str, label: str,
-               show: Callable[[str, float], str]) -> dict[str, CriterionScore] | None:
+def _exact_material(values: Mapping[str, float | None], key: str, label: str,
+                    show: Callable[[str, float], str], material: float) -> dict[str, CriterionScore] | None:
+    """Exact figures (lower is better) scored by the materiality value function."""
     known = {n: v for n, v in values.items() if v is not None}
     if not known:
         return None
-    scores = normalise({n: _exact(-math.log(max(float(v), 1.0))) for n, v in known.items()})
+    scores = material_scores({n: (float(v), float(v), float(v), "") for n, v in known.items()}, "lower", material, None)
     out = {}
     for name, value in values.items():
         if value is None:

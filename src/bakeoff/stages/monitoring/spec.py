@@ -25,24 +25,28 @@ MONITORING = StageSpec(
           "calibration_batches": [200, 200, 200], "no_drift_batches": [200, 200, 200], "drift_batches": [30, 30, 10],
           "splits": [4, 10, 50], "timed_checks": 5, "timeline_rows": 10_000, "auc_tolerance": 0.005,
           "scale_rows": 1_000_000, "scale_memory_mb": 4_096, "scale_budget_s": 600, "workers": 2},
+    # Materiality (the difference a team would feel): a check runs once per batch, so under half a
+    # second per 1,000 rows goes unnoticed; rates within 5 percentage points are ties. A default
+    # false-alarm rate above 25% (one no-drift batch in four raises an alarm) is a failed core
+    # check: a team stops reading such alerts. A profile may accept it (accept_failures).
     metrics={
         "check_ms_100": Metric("One check of a 100-row batch", "ms", "lower", "shown"),
-        "check_ms_1000": Metric("One check of a 1,000-row batch", "ms", "lower", "speed", headline=True),
-        "check_ms_10000": Metric("One check of a 10,000-row batch", "ms", "lower", "speed", headline=True),
-        "fit_seconds": Metric("Fit on the 50,000-row reference (1,000-row batches)", "s", "lower", "speed"),
-        "peak_mb_10000": Metric("Peak memory allocated by one 10,000-row check", "MB", "lower", "resource"),
+        "check_ms_1000": Metric("One check of a 1,000-row batch", "ms", "lower", "speed", headline=True, material=500),
+        "check_ms_10000": Metric("One check of a 10,000-row batch", "ms", "lower", "speed", headline=True, material=1000),
+        "fit_seconds": Metric("Fit on the 50,000-row reference (1,000-row batches)", "s", "lower", "speed", material=10),
+        "peak_mb_10000": Metric("Peak memory allocated by one 10,000-row check", "MB", "lower", "resource", material=200),
         # Rates: the median over the three batch sizes (interval = their spread); per size in the
         # stage's own figures.
         "false_alarm_default_pct": Metric("False alarms on no-drift batches, tool defaults", "%", "lower", "correctness",
-                                          headline=True),
-        "false_alarm_calibrated_pct": Metric("False alarms, threshold calibrated to 5%", "%", "lower", "correctness"),
+                                          headline=True, material=5, limit=25),
+        "false_alarm_calibrated_pct": Metric("False alarms, threshold calibrated to 5%", "%", "lower", "correctness", material=5),
         "detection_default_pct": Metric("Drifted batches caught (8 scenarios), tool defaults", "%", "higher", "correctness",
-                                        headline=True),
+                                        headline=True, material=5),
         "detection_calibrated_pct": Metric("Drifted batches caught, calibrated threshold", "%", "higher", "correctness",
-                                           headline=True),
-        "named_pct": Metric("Drifted batches whose changed feature the tool named", "%", "higher", "correctness"),
-        "scale_seconds": Metric("One check of 1,000,000 rows", "s", "lower", "speed"),
-        "scale_peak_mb": Metric("Peak resident memory of the trial during the 1,000,000-row check", "MB", "lower", "resource"),
+                                           headline=True, material=5),
+        "named_pct": Metric("Drifted batches whose changed feature the tool named", "%", "higher", "correctness", material=5),
+        "scale_seconds": Metric("One check of 1,000,000 rows", "s", "lower", "speed", material=30),
+        "scale_peak_mb": Metric("Peak resident memory of the trial during the 1,000,000-row check", "MB", "lower", "resource", material=500),
     },
     probes={
         "visual_report": Probe("The tool writes its own visual drift report (HTML) naming the drifted feature"),
