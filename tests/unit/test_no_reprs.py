@@ -27,3 +27,10 @@ def test_every_stage_of_a_real_run_renders_without_reprs(tmp_path):
         text = path.read_text()
         found = REPR.findall(text)
         assert not found, f"{path.name} shows Python reprs: {found[:5]}"
+
+
+def test_the_data_section_reads_the_manifest(tmp_path):
+    md, _ = render_report(json.loads(EXAMPLE.read_text()), tmp_path)
+    data = md.read_text().split("## Data", 1)[1].split("## ", 1)[0]
+    assert "Features (13): month, weekday" in data.replace("**", "")
+    assert "Jan, Feb, Mar → Apr" in data and "327,346 of 336,776" in data and "—" not in data

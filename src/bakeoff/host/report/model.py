@@ -149,16 +149,21 @@ def _month(value: object) -> str:
 
 
 def _data(data: dict[str, Any]) -> list[Fact]:
-    features = data.get("features") or []
+    """The data facts as the prepared data's manifest records them (data/prepare.py)."""
+    features = data.get("features") or {}
+    if isinstance(features, dict):  # {"all": [...], "numeric": [...], "categorical": [...], "label": ...}
+        features = features.get("all") or [*features.get("numeric", []), *features.get("categorical", [])]
+    model = data.get("model") or {}
     per_month = data.get("rows_per_month") or {}
+    excluded = sum((data.get("excluded_breakdown") or {}).values()) or data.get("cancelled_excluded")
     return [
-        Fact("Flights kept", f"{fmt.integer(data.get('rows_kept'))} "
-             f"({fmt.integer(data.get('cancelled_excluded'))} cancelled flights excluded)"),
+        Fact("Flights kept", f"{fmt.integer(data.get('rows_total'))} of {fmt.integer(data.get('source_rows'))} "
+             f"({fmt.integer(excluded)} excluded: not departed, no arrival or diverted)"),
         Fact("Arrived 15+ min late (positive rate)", fmt.percent(data.get("positive_rate"))),
-        Fact("Reference model validation AUC", fmt.number(data.get("validation_auc"))),
+        Fact("Reference model", f"{model.get('kind', fmt.MISSING)}, validation AUC {fmt.number(data.get('validation_auc'))}"),
         Fact("Train months → validation month",
-             f"{', '.join(_month(m) for m in data.get('train_months') or []) or fmt.MISSING}"
-             f" → {_month(data.get('validation_month', fmt.MISSING))}"),
+             f"{', '.join(_month(m) for m in model.get('train_months') or []) or fmt.MISSING}"
+             f" → {_month(model.get('valid_month', fmt.MISSING))}"),
         Fact(f"Features ({len(features)})", ", ".join(map(str, features)) or fmt.MISSING),
         Fact("Rows per month",
              " · ".join(f"{_month(m)} {fmt.integer(n)}" for m, n in per_month.items()) or fmt.MISSING),
