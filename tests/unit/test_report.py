@@ -59,7 +59,7 @@ def test_failed_tool_shows_its_status_and_reason(results, rendered):
 def test_host_data_and_method_are_reported(rendered):
     for text in rendered:
         assert "AMD EPYC 7B13 (2 cores)" in text
-        assert "327,346" in text and "9,430 cancelled" in text
+        assert "327,346 of 336,776" in text and "9,430 excluded" in text and "Jan, Feb, Mar → Apr" in text
         assert "21.4%" in text and "0.710" in text
         assert "warm-up" in text and "interleaved" in text and "bootstrap" in text
         assert "no clear difference" in text and "10%" in text
