@@ -91,7 +91,11 @@ class CiTrial:
                     env={"PATH": os.environ.get("PATH", "")}, secrets={SECRET_NAME: self.secret},
                     files=self.adapter.render(pipeline=ML))
         started = time.perf_counter()
-        self.adapter.start(site=site)
+        try:
+            self.adapter.start(site=site)
+        except BaseException:
+            self.__exit__()  # __exit__ does not run when __enter__ fails: end what did start
+            raise
         self.start_seconds = time.perf_counter() - started
         self.pipeline = ML
         tool = [p for p in descendants(os.getpid()) if p not in self.slot.pids(fresh=True)]
