@@ -29,20 +29,26 @@ from bakeoff.stages.orchestration.probes import Probes
 from bakeoff.stages.orchestration.workload import check_pipeline, fan_out, timed_run
 from bakeoff.worker.protocol import Request
 
-request = Request(**json.loads(Path(sys.argv[1]).read_text()))
-adapter = load_adapter(request.adapter, OrchestrationAdapter, request.options)
-probes = Probes(adapter, request)
-adapter.start(store=probes.trial.store)
-try:
-    workflow = probes.trial.pipeline("pipeline")
-    record, wall, _ = timed_run(adapter, workflow)
-    check_pipeline(probes.trial, workflow, record)
-    fit = fan_out(adapter, probes.trial, [1, 3])
-    resume = run_probe(probes.resume_no_redo)
-finally:
-    adapter.close()
-Path(request.result_path).write_text(json.dumps({"tasks": sorted(record.tasks), "resume": resume,
-                                                 "fan_out": [p.seconds for p in fit.points]}))
+
+def main():
+    request = Request(**json.loads(Path(sys.argv[1]).read_text()))
+    adapter = load_adapter(request.adapter, OrchestrationAdapter, request.options)
+    probes = Probes(adapter, request)
+    adapter.start(store=probes.trial.store)
+    try:
+        workflow = probes.trial.pipeline("pipeline")
+        record, wall, _ = timed_run(adapter, workflow)
+        check_pipeline(probes.trial, workflow, record)
+        fit = fan_out(adapter, probes.trial, [1, 3])
+        resume = run_probe(probes.resume_no_redo)
+    finally:
+        adapter.close()
+    Path(request.result_path).write_text(json.dumps({"tasks": sorted(record.tasks), "resume": resume,
+                                                     "fan_out": [p.seconds for p in fit.points]}))
+
+
+if __name__ == "__main__":  # spawned children (pools, executors) import this file again
+    main()
 """
 
 

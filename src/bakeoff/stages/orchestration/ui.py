@@ -33,8 +33,12 @@ def chromium() -> str:
     return found
 
 
-def _run(argv: list[str], log: Path, limit: float) -> None:
-    with ProcessTree(argv, log=log, new_session=True) as browser:
+def _run(argv: list[str], out: Path, limit: float) -> None:
+    """Chromium with its stdout (the dumped DOM) into `out` and its stderr (D-Bus and GPU
+    chatter) into a file beside it."""
+    out.unlink(missing_ok=True)  # a ProcessTree appends to its log
+    shell = ["sh", "-c", 'exec "$@" 2>>"$0"', str(out.with_suffix(".stderr")), *argv]
+    with ProcessTree(shell, log=out, new_session=True) as browser:
         deadline = time.perf_counter() + limit
         while browser.running() and time.perf_counter() < deadline:
             time.sleep(0.1)

@@ -58,7 +58,11 @@ class PrefectOrchestration(OrchestrationAdapter):
     def _server(self, store: Path, port: int, log: str) -> ProcessTree:
         argv = [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
                 "--port", str(port)]
-        return ProcessTree(argv, env=self._environment(store), cwd=store, log=store / log, new_session=True)
+        # The UI's browser code calls the API at PREFECT_UI_API_URL, which otherwise defaults to
+        # the default port 4200 rather than the one the server was started on.
+        environment = {**self._environment(store), "PREFECT_SERVER_API_PORT": str(port),
+                       "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
+        return ProcessTree(argv, env=environment, cwd=store, log=store / log, new_session=True)
 
     def _flow(self, workflow: Workflow):
         from prefect import flow, task
@@ -148,7 +152,12 @@ class PrefectOrchestration(OrchestrationAdapter):
         return f"http://127.0.0.1:{port}/runs/flow-run/{run_id}"
 
     def ui_shows(self, *, run_id: str) -> list[str]:
-        return ["prepare", "register"]
+        """The flow run's generated name and its state, as the run page heads them."""
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(run_id)
+        return [run.name, run.state_name]
 
     def server_memory_mb(self) -> float | None:
         return self.tree.memory()[0] if self.tree is not None else None
