@@ -161,3 +161,13 @@ def test_the_host_upgrade_uses_the_stage_hook(schema_1_example):
     tools = raw["stages"]["monitoring"]["tools"]
     assert Suite.find(tools["nannyml"]) is not None and Performance.find(tools["nannyml"]) is not None
     assert not any(k.startswith("_") for entry in tools.values() for k in entry["facts"])
+
+
+def test_the_timeline_shows_the_calibrated_statistic_when_saturated_features_were_left_out():
+    entry = tool(False, 30, True)
+    timeline = Timeline.find(entry)
+    timeline.score = [230.6] * 12
+    timeline.calibrated_score = [1.5] * 12
+    entry["figures"][Timeline.KIND] = json.loads(json.dumps(timeline.dump()))
+    months = figures({"tools": {"whylogs": entry}})[3]
+    assert "231 (1.5) D" in months.text and "in brackets, the calibrated statistic" in months.caption

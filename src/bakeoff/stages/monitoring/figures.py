@@ -109,6 +109,9 @@ class Timeline(FigureData):
     delay_default: Delay
     calibrated: list[bool] | None = None  # None: this size could not be calibrated
     threshold: float | None = None
+    # The calibrated statistic per month when it is not the dataset score (saturated features
+    # left out, see verdicts.calibrate); None when it is the dataset score itself.
+    calibrated_score: list[float] | None = None
     delay_calibrated: Delay | None = None
     calibration_note: str = ""
 

@@ -386,8 +386,9 @@ def _timeline(tools: list[dict]) -> Figure:
     for tool in tools:
         t = tool["timeline"]
         calibrated_months = t.calibrated if t.calibrated is not None else [False] * len(t.score)
-        cells = [f"{s:.3g}{' D' if d else ''}{' C' if c else ''}" for s, d, c in zip(t.score, t.default,
-                                                                                   calibrated_months)]
+        statistic = t.calibrated_score or [None] * len(t.score)
+        cells = [f"{s:.3g}{'' if v is None else f' ({v:.3g})'}{' D' if d else ''}{' C' if c else ''}"
+                 for s, v, d, c in zip(t.score, statistic, t.default, calibrated_months)]
         rho = t.rank_correlation
         calibrated_delay = t.delay_calibrated.text if t.delay_calibrated else f"calibration {NO_CALIBRATION}"
         table.append(f"| `{tool['name']}` | " + " | ".join(cells) + f" | {'—' if rho is None else f'{rho:.2f}'} | "
@@ -396,9 +397,9 @@ def _timeline(tools: list[dict]) -> Figure:
         f"Each month as a production batch of {line.rows:,} rows against the reference (training months "
         f"Jan–Mar). True AUC: the reference model on the whole month; bold (table) or orange (chart) where it falls "
         f"more than {line.tolerance} below the validation month's {line.auc_reference:.3f}, i.e. the month "
-        "deserves a warning. Per tool: the dataset drift score, D = warning with defaults, C = warning with the "
-        "calibrated threshold. Spearman ρ over the out-of-sample months Apr–Dec; detection delay with the months "
-        "streamed in order."), ET.tostring(svg, encoding="unicode"), "\n".join(table))
+        "deserves a warning. Per tool: the dataset drift score (in brackets, the calibrated statistic where saturated "
+        "features were left out), D = warning with defaults, C = warning with the calibrated threshold. "
+        "Spearman ρ over the out-of-sample months Apr–Dec; detection delay with the months streamed in order."), ET.tostring(svg, encoding="unicode"), "\n".join(table))
 
 
 def _performance(tools: list[dict]) -> Figure:

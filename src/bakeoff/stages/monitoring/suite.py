@@ -236,5 +236,7 @@ def summarise_months(settings: dict, outcomes: list[dict], calibration: Calibrat
         deserved=deserved, score=scores, default=default, flagged=[by_month[m]["flagged"] for m in MONTHS],
         rank_correlation=None if np.isnan(rho) else rho, delay_default=Delay(**delay_default),
         calibrated=calibrated, threshold=calibration.threshold,
+        calibrated_score=[calibration.value(by_month[m]["score"], by_month[m]["scores"]) for m in MONTHS]
+        if calibration.excluded else None,
         delay_calibrated=None if delay_calibrated is None else Delay(**delay_calibrated),
         calibration_note=calibration.note))
