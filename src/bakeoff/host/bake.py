@@ -174,7 +174,7 @@ class Progress:
 
     def data_step(self, step: str) -> None: ...
     def env_done(self, outcome: EnvOutcome) -> None: ...
-    def trials_start(self, run: Run, total: int) -> None: ...
+    def trials_start(self, run: Run, total: int, estimated: Estimate) -> None: ...
     def trial_start(self, trial: Trial) -> None: ...
     def trial_done(self, trial: Trial, record: TrialRecord, *, reported: bool) -> None: ...
 
@@ -225,6 +225,36 @@ def prepare_run(run: Run, options: RunOptions, progress: Progress) -> None:
             run.store.record_env(run.run_id, name, outcome.status, outcome.info, outcome.error)
 
 
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float
+    known: int  # trials whose duration comes from earlier runs on this machine
+    total: int
+
+    def text(self) -> str:
+        length = f"{self.seconds:.0f} s" if self.seconds < 90 else f"{self.seconds / 60:.0f} min"
+        source = (f"from {self.known} of {self.total} trials' earlier durations on this machine"
+                  if self.known else "from the stages' stated budgets (no earlier run here)")
+        return f"estimated ~{length}, {source}"
+
+
+def estimate(run: Run, todo: list[Trial]) -> Estimate:
+    """How long the trials still owed should take: each trial's median duration in earlier runs
+    of the same size here, else its stage's stated quick budget shared over its trials."""
+    typical = run.store.typical_seconds(bool(run.settings.get("quick")))
+    per_stage = {s.name: s.quick_budget_s if run.settings.get("quick") else s.quick_budget_s * 10
+                 for s in run.selection.stages}
+    counts = {name: sum(1 for t in todo if t.stage == name) for name in per_stage}
+    seconds, known = 0.0, 0
+    for trial in todo:
+        found = typical.get((trial.stage, trial.entry, trial.kind))
+        if found is not None:
+            seconds, known = seconds + found, known + 1
+        else:
+            seconds += per_stage[trial.stage] / max(1, counts[trial.stage])
+    return Estimate(seconds, known, len(todo))
+
+
 def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
     """Every trial still owed, in plan order. A tool whose check failed skips its other trials
     (they could only repeat the same failure), recorded as skipped with the check's reason."""
@@ -233,7 +263,7 @@ def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
         if record.kind == CHECK_KIND and record.status != OK:
             run.failed_checks[(record.stage, record.entry)] = record.reason
     entries = {(e.stage, e.name): e for e in run.selection.entries}
-    progress.trials_start(run, len(todo))
+    progress.trials_start(run, len(todo), estimate(run, todo))
     with run.phases.timing("trials"):
         for trial in todo:
             progress.trial_start(trial)

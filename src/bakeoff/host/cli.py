@@ -99,8 +99,13 @@ def run(
         finally:
             shown.close()
             if run.data_dir is not None:  # nothing to report before the run was recorded
-                report, decision = bake.finish_run(run, status_text, team)
-                bake.point_latest(options.out, run.run_dir)
+                try:
+                    report, decision = bake.finish_run(run, status_text, team)
+                    bake.point_latest(options.out, run.run_dir)
+                except Exception:
+                    if status_text == "complete":
+                        raise
+                    # the session failed already (a full disk, say): tell its error, not this echo of it
             run.store.close()
         if not keep_scratch:
             shutil.rmtree(run.run_dir / "scratch", ignore_errors=True)
@@ -166,16 +171,15 @@ class ShownProgress(bake.Progress):
         state = ("built" if outcome.built else "ready") if outcome.status == OK else f"[red]failed[/]: {outcome.error}"
         console.print(f"  env {outcome.tool}: {state}", highlight=False)
 
-    def trials_start(self, run: bake.Run, total: int) -> None:
+    def trials_start(self, run: bake.Run, total: int, estimated: bake.Estimate) -> None:
         if self.status:
             self.status.stop()
             self.status = None
+        console.print(f"run {run.run_id}: {total} trials, {estimated.text()}", highlight=False, soft_wrap=True)
         if self.live:
             self.bar = progress()
             self.bar.start()
             self.task = self.bar.add_task(f"run {run.run_id}", total=total)
-        else:
-            console.print(f"run {run.run_id}: {total} trials", highlight=False)
 
     def trial_start(self, trial) -> None:
         if self.bar is not None:
@@ -260,6 +264,75 @@ def check(
         if not all(o.ok for o in outcomes):
             console.print(f"log: {next(o.log for o in outcomes if not o.ok)}", highlight=False)
             raise typer.Exit(2)
+
+
+@app.command("new")
+def new_tool(
+    stage: str = typer.Argument(..., help="The stage the tool serves, e.g. tracking."),
+    tool: str = typer.Argument(..., help="The tool's name: lower-case letters, digits and _ (names the folder)."),
+    out: Path = typer.Option(Path("."), "--out", "-o", help="Folder to create the tool folder in (then BAKEOFF_TOOLS_PATH=it)."),
+    from_run: Optional[str] = typer.Option(None, "--from-run", help="Fill POC.md's figures from this run (id or folder)."),
+    runs: Path = typer.Option(bake.HOME / "runs", "--runs", help="Folder holding the run folders, for --from-run."),
+) -> None:
+    """Scaffold a tool folder that runs at once: tool.toml, an adapter saying "not implemented yet", lock.txt, a test, POC.md."""
+    from bakeoff.host import scaffold
+
+    with clean_errors():
+        results = load_results(from_run, runs)[0] if from_run else None
+        folder = scaffold.new_tool(stage, tool, out.absolute(), results)
+        console.print(f"wrote {folder}: tool.toml, {stage}.py, lock.txt, test_{tool}.py, POC.md\n"
+                      f"next: {scaffold.quoted_run_command(stage, tool, folder)}\n"
+                      f"then: bakeoff poc latest {tool}  (POC.md figures), bakeoff grade latest", highlight=False,
+                      soft_wrap=True)
+        out_console.print(str(folder))
+
+
+@app.command("poc")
+def poc(
+    run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
+    tool: str = typer.Argument(..., help="Your tool (found through BAKEOFF_TOOLS_PATH)."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the run folders."),
+) -> None:
+    """Fill the run's id, figures and probe outcomes into the tool's POC.md (your own text is kept)."""
+    from bakeoff.host import scaffold
+
+    with clean_errors():
+        chosen = pick_tools(tool)[0]
+        results, run_dir = load_results(run_id, out)
+        stage = next((s for s in chosen.stages if scaffold.tool_row(results, s, tool)), scaffold.tool_stage(chosen))
+        out_console.print(str(scaffold.write_poc(chosen.folder, tool, stage, results, run_dir)))
+
+
+@app.command("grade")
+def grade_run(
+    run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
+    rubric: Optional[Path] = typer.Option(None, "--rubric", help="Rubric TOML (default: the shipped one, see docs/students.md)."),
+    min_percent: Optional[float] = typer.Option(None, "--min", min=0, max=100, help="Exit 1 when a grade is below N percent."),
+    tool: Optional[str] = typer.Option(None, "--tool", help="Tool or entry to grade (default: the run's outside tools)."),
+    poc_file: Optional[Path] = typer.Option(None, "--poc", help="The POC.md to grade (default: the one in the tool's folder)."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the run folders."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Folder for grade.md, grade.json, grade.xml (default: the run's)."),
+) -> None:
+    """Partial credit for a POC from the run's evidence: Markdown, JSON and JUnit XML; exit code by --min."""
+    from bakeoff.host import grade
+
+    with clean_errors():
+        chosen = grade.load_rubric(rubric)
+        results, run_dir = load_results(run_id, out)
+        known = registry.tools()
+        grades = []
+        for stage, entry in grade.graded_entries(results, tool):
+            name = results["stages"][stage]["tools"][entry].get("tool") or entry
+            path = poc_file or (known[name].folder / "POC.md" if name in known else Path(f"{name}/POC.md"))
+            text = path.read_text(encoding="utf-8") if path.is_file() else None
+            grades.append(grade.grade(results, stage, entry, chosen, text, str(path)))
+        paths = grade.write_grades(grades, to or run_dir)
+        out_console.print("\n".join(grade.to_markdown(g) for g in grades), highlight=False, soft_wrap=True)
+        for g in grades:
+            console.print(f"{g.stage} · {g.tool}: {g.percent:.0f}% ({g.earned:.1f} / {g.possible:.0f} points)", highlight=False)
+        console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False, soft_wrap=True)
+        if min_percent is not None and any(g.percent < min_percent for g in grades):
+            raise typer.Exit(1)
 
 
 @app.command("tools")
@@ -355,3 +428,43 @@ def main() -> None:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         console.print(f"[bold red]error:[/] {exc.format_message()}{hint}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last resort: never a traceback at a user
+        sys.exit(unexpected_error(exc))
+
+
+def unexpected_error(exc: Exception) -> int:
+    """An exception nothing expected: the disk full or read-only is the user's to fix (exit 2);
+    anything else is a bug, told in one line with the saved traceback (exit 1)."""
+    import errno
+    import sqlite3
+    import tempfile
+    import traceback
+
+    text = " ".join(str(exc).split())[:300]
+    where = getattr(exc, "filename", None) or "a file bakeoff writes"
+    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or \
+        (isinstance(exc, sqlite3.OperationalError) and "disk is full" in text)
+    # A path of the user's (an --out, BAKEOFF_HOME, a read-only or missing folder), not of bakeoff's own source.
+    their_path = isinstance(exc, OSError) and exc.filename and not str(exc.filename).startswith(str(envs.SOURCE_DIR))
+    if full or their_path or (isinstance(exc, sqlite3.OperationalError) and "readonly" in text):
+        problem = f"no space left on the disk holding {where}" if full else \
+            f"cannot use {where} ({getattr(exc, 'strerror', None) or text})"
+        fix = "free space there (`df -h`) or pass --out (and BAKEOFF_HOME) on another disk" if full else \
+            "pass an --out (or BAKEOFF_HOME) that is a writable folder"
+        console.print(f"[bold red]error:[/] {problem}; fix: {fix}",
+                      highlight=False, soft_wrap=True)
+        return 2
+    saved = None
+    for folder in (bake.HOME, Path(tempfile.gettempdir())):  # the traceback goes where it can be written
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = folder / "last-error.txt"
+            saved.write_text(f"$ bakeoff {shlex.join(sys.argv[1:])}\n{traceback.format_exc()}")
+            break
+        except OSError:
+            saved = None
+    console.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {text}; traceback saved in {saved}; "
+                  "please report it with the output of `bakeoff doctor --report`", highlight=False, soft_wrap=True)
+    return 1

@@ -137,6 +137,18 @@ class Store:
             self.db.executemany("INSERT INTO probes VALUES (?,?,?,?,?)",
                                 [(run_id, trial.trial_id, p, o["status"], o["evidence"]) for p, o in trial.probes.items()])
 
+    def typical_seconds(self, quick: bool) -> dict[tuple[str, str, str], float]:
+        """Median seconds of earlier ok trials per (stage, entry, kind), from runs of the same
+        size (quick or full) in this database: what a new run's estimate rests on."""
+        rows = self.db.execute(
+            "SELECT t.stage, t.entry, t.kind, t.seconds, r.settings FROM trials t JOIN runs r USING (run_id) "
+            "WHERE t.status = 'ok'")
+        found: dict[tuple[str, str, str], list[float]] = {}
+        for stage, entry, kind, seconds, settings in rows:
+            if bool(json.loads(settings).get("quick")) == quick:
+                found.setdefault((stage, entry, kind), []).append(seconds)
+        return {key: sorted(v)[len(v) // 2] for key, v in found.items()}
+
     def finished_trials(self, run_id: str) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT trial_id FROM trials WHERE run_id=?", (run_id,))}
 
