@@ -38,7 +38,12 @@ def check(request: Request, stage: StageSpec, contract: type) -> Result:
     adapter = load_adapter(request.adapter, contract, request.options, folder=request.tool_folder)
     steps.append("contract and options ok")
     if stage.smoke:
-        steps.append(f"smoke: {resolve(stage.smoke)(adapter, request)}")
+        try:
+            steps.append(f"smoke: {resolve(stage.smoke)(adapter, request)}")
+        except Exception as exc:  # say what passed before it: a scaffold meets the contract, then says what is missing
+            traceback.print_exc()
+            return Result(trial_id=request.trial_id, status=FAILED,
+                          error="; ".join([*steps, f"smoke failed: {type(exc).__name__}: {exc}"])[:2000])
     return Result(trial_id=request.trial_id, status=OK, facts={"check": "; ".join(steps), "adapter_class": cls.__name__})
 
 
