@@ -28,6 +28,8 @@ def test_a_toy_stage_from_outside_runs_reports_and_decides(tmp_path):
     out = tmp_path / "runs"
     done = cli("run", "--stage", "toy", "--quick", "--repeats", "2", "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
+    # Output that is not a terminal gets plain lines: the estimate, then one line per trial.
+    assert "trials, estimated ~" in done.stderr and "toy/toynumpy/sum-r1: ok in" in done.stderr
     run_dir = (out / "latest").resolve()
     results = json.loads((run_dir / "results.json").read_text())
     toy = results["stages"]["toy"]
