@@ -115,3 +115,19 @@ def test_the_memo_reads_well_in_chromium(memo, page, tmp_path):
 
     assert page.problems == [], page.problems
     print(f"\nscreenshots: {desktop} {phone}; print: {tmp_path / 'memo.pdf'}")
+
+
+def test_the_decision_fits_on_one_printed_page(page, tmp_path):
+    """The decision itself (title, summary table with every stage's verdict, its strongest
+    evidence and what would change it) prints on one A4 page; everything else is appendix.
+    Checked on the shipped worked example, a real run of several stages."""
+    example = ROOT / "examples" / "student-quick"
+    results = json.loads((example / "results.json").read_text())
+    decision = decide(results, load_profile(PROFILE))
+    _, html = render_report(results, tmp_path / "example", decision)
+    page.goto(html.as_uri())
+    # Print the first page's content alone: what follows the summary starts a new page anyway.
+    page.add_style_tag(content="main > *:not(#summary) { display: none !important; }")
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert pages == 1, f"the decision takes {pages} printed pages"
