@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +19,7 @@ from bakeoff.stages.cicd.pipelines import BROKEN_CONFIGS, INVALID, ML, RETRY, SE
     TIMEOUT, TRAINING_STEPS, empty, matrix
 from bakeoff.stages.cicd.workload import CiTrial, Mismatch, Push
 from bakeoff.stages.contract import Unsupported, load_adapter, run_probe
-from bakeoff.worker.measure import Stopwatch
+from bakeoff.worker.measure import timed_step
 from bakeoff.worker.processes import ProcessTree
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 
@@ -297,18 +296,18 @@ ORDER = ("good_model_shipped", "artifact_passing", "bad_model_blocked", "docs_ch
 
 def capabilities_trial(adapter: CicdAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
     result = Result(trial_id=request.trial_id, status=OK)
-    with timed("start"), CiTrial(adapter, request) as ci:
+    with timed_step("start"), CiTrial(adapter, request) as ci:
         probes = Probes(ci, result)
         for name in ORDER:
             if name == "matrix_failure_fails":
-                with timed("matrix"):
+                with timed_step("matrix"):
                     result.facts["matrix"] = run_probe(probes.matrix_runs)["evidence"][:300]
-            with timed(name):
+            with timed_step(name):
                 result.probes[name] = run_probe(getattr(probes, name))
     left = ci.leftovers()
     if left:
         raise Mismatch(f"still running after stop(): {left}")
-    with timed("offline"):
+    with timed_step("offline"):
         result.probes["offline"] = run_probe(offline_outcome(request))
     return result
 
@@ -324,16 +323,6 @@ def smoke(adapter: CicdAdapter, request: Request) -> str:
         checked = "no static check"
     return f"rendered {', '.join(files)} ({lines} lines); {checked}"
 
-
-@contextmanager
-def timed(step: str):
-    """One line per step in the trial's log: where a capabilities trial spends its time."""
-    watch = Stopwatch()
-    try:
-        with watch.timing():
-            yield
-    finally:
-        print(f"[bakeoff] {step}: {watch.seconds:.2f} s", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

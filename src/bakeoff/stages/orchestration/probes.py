@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -22,7 +21,7 @@ from bakeoff.stages.orchestration.contract import OrchestrationAdapter
 from bakeoff.stages.orchestration.tasks import executions
 from bakeoff.stages.orchestration.ui import render
 from bakeoff.stages.orchestration.workload import Trial, check_pipeline, timed_run
-from bakeoff.worker.measure import Stopwatch
+from bakeoff.worker.measure import timed_step
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 
 Outcome = tuple[str, str]
@@ -274,32 +273,21 @@ def start_offline(request: Request) -> Callable[[], Outcome]:
 def capabilities_trial(adapter: OrchestrationAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
     probes = Probes(adapter, request)
     result = Result(trial_id=request.trial_id, status=OK)
-    with timed("start"):
+    with timed_step("start"):
         adapter.start(store=probes.trial.store)
     try:
         for name in ("outputs_identical", "retry_flaky", "resume_no_redo"):
-            with timed(name):
+            with timed_step(name):
                 result.probes[name] = run_probe(getattr(probes, name))
-        with timed("cache probes"):
+        with timed_step("cache probes"):
             result.probes.update(probes.cache_probes())
         for name in ("parallel_speedup", "timeout_kills", "schedule_registered", "local_ui"):
-            with timed(name):
+            with timed_step(name):
                 result.probes[name] = run_probe(getattr(probes, name))
     finally:
-        with timed("close"):
+        with timed_step("close"):
             adapter.close()
-    with timed("offline"):  # alone, after close: its own server and store, nothing else running
+    with timed_step("offline"):  # alone, after close: its own server and store, nothing else running
         result.probes["offline"] = run_probe(start_offline(request))
     result.metrics.update(probes.metrics)
     return result
-
-
-@contextmanager
-def timed(step: str):
-    """One line per step in the trial's log: where a capabilities trial spends its time."""
-    watch = Stopwatch()
-    try:
-        with watch.timing():
-            yield
-    finally:
-        print(f"[bakeoff] {step}: {watch.seconds:.2f} s", file=sys.stderr, flush=True)

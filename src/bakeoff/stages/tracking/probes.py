@@ -10,13 +10,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from bakeoff.worker.measure import Stopwatch, free_port
+from bakeoff.worker.measure import free_port, timed_step
 from bakeoff.worker.processes import ProcessTree
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 from bakeoff.stages.contract import Unsupported, run_probe
@@ -228,30 +227,19 @@ def capabilities_trial(adapter: TrackingAdapter, request: Request, *, import_sec
     probes = Probes(adapter, request)
     result = Result(trial_id=request.trial_id, status=OK)
     offline = probes.start_offline()
-    with timed("open"):
+    with timed_step("open"):
         adapter.start_server(store=probes.store)
         adapter.open(store=probes.store, experiment=EXPERIMENT)
     for name in ("roundtrip_exact", "artifact_roundtrip", "search_filter", "model_registry",
                  "autolog_sklearn", "concurrent_writers"):
-        with timed(name):
+        with timed_step(name):
             result.probes[name] = run_probe(getattr(probes, name))
-    with timed("offline (wait for the child)"):  # before the timed search, so it runs alone
+    with timed_step("offline (wait for the child)"):  # before the timed search, so it runs alone
         result.probes["offline"] = run_probe(offline)
-    with timed("scale"):
+    with timed_step("scale"):
         probes.scale(result)
-    with timed("close"):
+    with timed_step("close"):
         adapter.close()
-    with timed("local_ui"):  # its own process over the closed store
+    with timed_step("local_ui"):  # its own process over the closed store
         result.probes["local_ui"] = run_probe(probes.local_ui)
     return result
-
-
-@contextmanager
-def timed(step: str):
-    """One line per step in the trial's log: where a capabilities trial spends its time."""
-    watch = Stopwatch()
-    try:
-        with watch.timing():
-            yield
-    finally:
-        print(f"[bakeoff] {step}: {watch.seconds:.2f} s", file=sys.stderr, flush=True)

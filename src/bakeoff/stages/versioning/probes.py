@@ -25,7 +25,7 @@ from bakeoff.stages.versioning.contract import KEY, Checkout, VersioningAdapter
 from bakeoff.stages.versioning.history import History, build
 from bakeoff.stages.versioning.workload import (Mismatch, Recorded, check_checkout, check_diff, expected_diff,
                                                 history_settings, teammate_fetch)
-from bakeoff.worker.measure import Stopwatch
+from bakeoff.worker.measure import timed_step
 from bakeoff.worker.processes import ProcessTree
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 
@@ -297,37 +297,21 @@ def capabilities_trial(adapter: VersioningAdapter, request: Request, *, import_s
         except Unsupported as why:
             tag_state["error"] = str(why)
 
-    with timed("record"):
+    with timed_step("record"):
         recorded = record_history(adapter, request, tag)
     probes = Probes(adapter, request, recorded)
     probes.tagged, probes.tag_error = tag_state["name"], tag_state["error"]
     offline = probes.start_offline()
     for name in ("exact_readback", "diff_correct", "tag_resolve", "reproduce_model", "share_with_teammate"):
-        with timed(name):
+        with timed_step(name):
             result.probes[name] = run_probe(getattr(probes, name))
-    with timed("offline (joined)"):
+    with timed_step("offline (joined)"):
         result.probes["offline"] = run_probe(offline)
     for name in ("concurrent_writers", "restore", "gc_keeps_tagged", "corruption_detected"):
-        with timed(name):
+        with timed_step(name):
             result.probes[name] = run_probe(getattr(probes, name))
     adapter.close()
     return result
-
-
-def timed(step: str):
-    """One line per step in the trial's log: where a capabilities trial spends its time."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def block():
-        watch = Stopwatch()
-        try:
-            with watch.timing():
-                yield
-        finally:
-            print(f"[bakeoff] {step}: {watch.seconds:.2f} s", file=sys.stderr, flush=True)
-
-    return block()
 
 
 def smoke(adapter: VersioningAdapter, request: Request) -> str:
