@@ -194,6 +194,10 @@ def new_tool(stage: str, tool: str, out: Path, results: dict[str, Any] | None = 
     if not TOOL_NAME.match(tool):
         raise ConfigError(f"tool name {tool!r}: use lower-case letters, digits and _ (it names the folder, "
                           "the entry and the class), e.g. `my_tracker`")
+    try:  # first: BAKEOFF_TOOLS_PATH may already name this folder, which the registry then reads
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {out} ({exc.strerror or exc}); fix: pass a writable --out") from None
     builtin = {name for name, t in registry.tools().items() if t.builtin}
     if tool in builtin:
         raise ConfigError(f"bakeoff already has a tool called {tool!r}; pick another name, e.g. `{tool}_poc`")
