@@ -28,7 +28,24 @@ class RunRecord:
 
 
 class TrackingAdapter:
-    """One tracker. Constructed with the options from its tool.toml."""
+    """One tracker. Constructed with the options from its tool.toml.
+
+    Call order, as the workload makes it (one adapter per trial process):
+
+    1. `start_server(store=)` once, before anything else (timed apart: a team starts it once).
+    2. `open(store=, experiment=)` once; cold start is timed from here to the first value stored.
+    3. Per training run: `start_run(name=)` -> `log_params` -> `log_metric` per step (or
+       `log_metric_batch`) -> `log_artifact` -> `end_run(run_id=)`. Runs follow one another;
+       never two open in one process.
+    4. Reading back, in any order, after the runs ended: `search_runs`, `read_run`,
+       `fetch_artifact`, `register_model` / `resolve_alias`, `find_run`.
+    5. `autolog_sklearn(run_name=)` before one scikit-learn fit, then `find_run(name=)`.
+    6. `share()` while open: its options are handed to another process's adapter (constructed
+       with them, then `open` on the same store) that writes at the same time as this one.
+    7. `close()` last: flush and stop whatever `start_server` or `open` started. After it, only
+       `ui_command(store=, port=)` and `ui_run_path(run_id=)` are called: the UI runs as its
+       own process over the closed store.
+    """
 
     # How `search_runs` finds runs, as the report states it.
     search_method = "the tool's own search API"
