@@ -20,7 +20,8 @@ from rich.table import Table
 
 from bakeoff.host import bake, envs, registry
 from bakeoff.host.decide import Decision, load_profile, load_results
-from bakeoff.host.outputs import render_memo, write_report
+from bakeoff.host.outputs import record_confirmation, render_memo, write_report
+from bakeoff.host.results_model import read_results
 from bakeoff.worker.protocol import OK
 from bakeoff.host.registry import ConfigError
 from bakeoff.host.store import Store
@@ -78,6 +79,7 @@ def run(
     offline: bool = typer.Option(False, "--offline", help="Build missing envs from uv's cache only."),
     profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Team profile (TOML, see profiles/): end with a decision memo."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when a tool did not finish ok (a CI gate); by default such a run exits 0 and says so."),
+    confirm: bool = typer.Option(False, "--confirm", help="Run the same stages again and state in the memo whether each verdict held."),
 ) -> None:
     """Run the bake-off and write results.json, report.md and report.html."""
     with clean_errors():
@@ -85,32 +87,17 @@ def run(
         options = bake.RunOptions(stages=stage, tools=split_names(tools), quick=quick, repeats=repeats,
                                   out=out.absolute(), resume=resume, timeout=timeout, keep_scratch=keep_scratch,
                                   offline=offline, command=recorded_command())
-        shown = ShownProgress()
         signal.signal(signal.SIGTERM, stop_on_sigterm)  # a CI time-out or `kill`: clean up as for Ctrl-C
-        run = bake.open_run(options)
-        status_text = "interrupted"
-        try:
-            bake.prepare_run(run, options, shown)
-            bake.run_trials(run, options, shown)
-            status_text = "complete"
-        except KeyboardInterrupt:
-            console.print(f"[yellow]interrupted[/]; finish it with: bakeoff run --resume {run.run_id} --out {options.out}")
-            raise typer.Exit(130)
-        finally:
-            shown.close()
-            if run.data_dir is not None:  # nothing to report before the run was recorded
-                try:
-                    report, decision = bake.finish_run(run, status_text, team)
-                    bake.point_latest(options.out, run.run_dir)
-                except Exception:
-                    if status_text == "complete":
-                        raise
-                    # the session failed already (a full disk, say): tell its error, not this echo of it
-            run.store.close()
-        if not keep_scratch:
-            shutil.rmtree(run.run_dir / "scratch", ignore_errors=True)
-        console.print(f"run {run.run_id}: {shown.done} trials in {sum(run.phases.seconds.values()):.0f} s"
-                      + (f"; {shown.failed} did not finish ok (see the report)" if shown.failed else ""))
+        run, report, decision = one_run(options, team)
+        if confirm:  # the same stages again, as a new run: does each verdict hold?
+            console.print(f"confirming run {run.run_id}: running the same stages again", highlight=False)
+            again = bake.RunOptions(**{**vars(options), "resume": None, "stages": run.settings["stages"],
+                                       "tools": run.settings["tools"], "repeats": run.settings["repeats"],
+                                       "quick": run.settings["quick"]})
+            repeat, _, _ = one_run(again, team)
+            record_confirmation(run.run_dir, repeat.run_dir)
+            report, decision = render_memo(read_results(run.run_dir / "results.json"), run.run_dir, team)
+            bake.point_latest(options.out, run.run_dir)
         show_verdicts(decision)
         out_console.print(str(report))
         not_ok = tools_not_ok(run.run_dir)
@@ -119,6 +106,37 @@ def run(
                           + ("" if strict else " (--strict makes this exit 1)"), highlight=False, soft_wrap=True)
             if strict:
                 raise typer.Exit(1)
+
+
+def one_run(options: bake.RunOptions, team):
+    """One run of the recipe with progress shown; its report is written even when interrupted."""
+    shown = ShownProgress()
+    run = bake.open_run(options)
+    status_text = "interrupted"
+    report = decision = None
+    try:
+        bake.prepare_run(run, options, shown)
+        bake.run_trials(run, options, shown)
+        status_text = "complete"
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/]; finish it with: bakeoff run --resume {run.run_id} --out {options.out}")
+        raise typer.Exit(130)
+    finally:
+        shown.close()
+        if run.data_dir is not None:  # nothing to report before the run was recorded
+            try:
+                report, decision = bake.finish_run(run, status_text, team)
+                bake.point_latest(options.out, run.run_dir)
+            except Exception:
+                if status_text == "complete":
+                    raise
+                # the session failed already (a full disk, say): tell its error, not this echo of it
+        run.store.close()
+    if not options.keep_scratch:
+        shutil.rmtree(run.run_dir / "scratch", ignore_errors=True)
+    console.print(f"run {run.run_id}: {shown.done} trials in {sum(run.phases.seconds.values()):.0f} s"
+                  + (f"; {shown.failed} did not finish ok (see the report)" if shown.failed else ""))
+    return run, report, decision
 
 
 OUTSIDE_PATH_VARIABLES = ("BAKEOFF_TOOLS_PATH", "BAKEOFF_STAGES_PATH")
@@ -351,6 +369,38 @@ def list_tools() -> None:
                           entry.tool.tool.license, state)
         table.caption = f"envs, data and runs in {bake.HOME} ({bake.HOME_SOURCE})"
         out_console.print(table)
+
+
+@app.command()
+def doctor(
+    stage: list[str] = typer.Option([], "--stage", "-s", help="Check only this stage's tools (repeatable); default: all."),
+    certify: bool = typer.Option(False, "--certify", help="After a rehearsal: store the fingerprint later checks compare with."),
+    report: bool = typer.Option(False, "--report", help="Print a Markdown block to paste into a bug report, and stop."),
+    smoke: bool = typer.Option(True, "--smoke/--no-smoke", help="One offline check trial per stage (the slow part)."),
+) -> None:
+    """Before class: envs, interpreters, data, ports, Chromium, disk, memory, offline rebuild and smoke; exit 0 only when all is well."""
+    from bakeoff.host import doctor as checkup
+
+    with clean_errors():
+        if report:
+            out_console.print(checkup.bug_report(bake.HOME), markup=False, highlight=False, soft_wrap=True)
+            return
+        items = []
+        with console.status("checking") as status:
+            for item in checkup.run_checks(bake.HOME, stages=stage, smoke=smoke,
+                                           on_start=lambda what: status.update(f"checking {what}")):
+                items.append(item)
+                style = "green" if item.ok else "bold red"
+                out_console.print(f"[{style}]{item.line()[:4]}[/]{item.line()[4:]}", highlight=False, soft_wrap=True)
+        failed = [i for i in items if not i.ok]
+        if certify and not failed:
+            tools = checkup.chosen_tools(stage)
+            console.print(f"certified: {checkup.certify(bake.HOME, tools)}", highlight=False)
+        elif certify:
+            console.print("[bold red]not certified[/]: fix the items above first", highlight=False)
+        console.print(f"doctor: {len(items) - len(failed)} of {len(items)} ok" + (f", {len(failed)} to fix" if failed else ""),
+                      highlight=False)
+        raise typer.Exit(1 if failed else 0)
 
 
 @envs_app.command("build")

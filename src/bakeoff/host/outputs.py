@@ -3,12 +3,16 @@ report (a decision memo when there is a decision). Host side."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bakeoff.host.decide import Decision, Profile, decide, saved_profile, write_decision
+from bakeoff.host.decide.stability import confirm
 from bakeoff.host.report import render_report
 from bakeoff.host.results import build_results, write_results
+from bakeoff.host.results_model import read_results
 from bakeoff.host.store import Store
+from bakeoff.worker.protocol import write_json_atomically
 
 
 def write_report(store: Store, run_id: str, run_dir: Path, profile: Profile | None = None) -> tuple[Path, Decision | None]:
@@ -19,9 +23,22 @@ def write_report(store: Store, run_id: str, run_dir: Path, profile: Profile | No
     return render_memo(results, run_dir, profile or saved_profile(run_dir))
 
 
+CONFIRMATION_FILE = "confirmation.json"  # {"repeat_run": id, "repeat_dir": folder}: set by `run --confirm`
+
+
+def record_confirmation(run_dir: Path, repeat_dir: Path) -> None:
+    write_json_atomically(Path(run_dir) / CONFIRMATION_FILE, {"repeat_run": repeat_dir.name, "repeat_dir": str(repeat_dir)})
+
+
 def render_memo(results: dict, run_dir: Path, profile: Profile | None) -> tuple[Path, Decision | None]:
-    """report.md and report.html; with a profile, decision.json too and the report is a memo."""
+    """report.md and report.html; with a profile, decision.json too and the report is a memo.
+    When the run was repeated to confirm it, each verdict says whether it held."""
     decision = decide(results, profile) if profile else None
+    marker = Path(run_dir) / CONFIRMATION_FILE
+    if decision and marker.is_file():
+        repeat = json.loads(marker.read_text(encoding="utf-8"))
+        repeat_results = read_results(Path(repeat["repeat_dir"]) / "results.json")
+        decision = confirm(decision, decide(repeat_results, profile), repeat["repeat_run"])
     if decision:
         write_decision(decision, run_dir)
     _, html = render_report(results, run_dir, decision)

@@ -45,6 +45,7 @@ class StageDecision:
     excluded: list[Exclusion]
     unchecked: list[str]  # constraints this stage has no probe for
     verdict: Verdict
+    confirmation: Any = None  # stability.Confirmation once a repeat run was compared
 
 
 @dataclass(frozen=True)

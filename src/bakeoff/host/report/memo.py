@@ -149,7 +149,9 @@ def build_memo(decision: Any, anchors: dict[str, str], verdicts: dict[str, Verdi
     rows = []
     for stage in decision.stages:
         view = verdicts[stage.stage]
-        evidence = view.evidence[0] if view.evidence else (view.excluded[0].reasons[0] if view.excluded else "")
+        # The figure that decides: the strongest contrast (the correctness gate is said in the verdict).
+        deciding = [e for e in view.evidence if not e.startswith("Not recommended whatever")] or view.evidence
+        evidence = deciding[0] if deciding else (view.excluded[0].reasons[0] if view.excluded else "")
         rows.append(SummaryRow(stage.title, anchors.get(stage.stage, ""), view.kind_text, view.chosen,
                                view.chosen_title, view.runner_up, evidence, view.stability))
     stack = " · ".join(f"{s.title}: {verdicts[s.stage].chosen}" for s in decision.stages)
