@@ -56,7 +56,7 @@ class HamiltonOrchestration(OrchestrationAdapter):
             raise Unsupported("Hamilton has no per-node time limit")
         timings = _Timings()
         module = ad_hoc_utils.create_temporary_module(*[_node(workflow, t) for t in workflow.tasks],
-                                                      module_name=f"hamilton_{workflow.module}")
+                                                      module_name=f"hamilton_{workflow.module}_{uuid.uuid4().hex[:8]}")
         builder = driver.Builder().with_modules(module).with_adapters(timings)
         if workflow.cache or workflow.resumable:
             # prepare reads files Hamilton does not see: recompute it (the docs' advice for
