@@ -12,7 +12,7 @@ BAKEOFF = [sys.executable, "-m", "bakeoff"]
 
 def bakeoff(*args, cwd, env=None):
     return subprocess.run([*BAKEOFF, *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=120)
+                          env={**os.environ, "BAKEOFF_HOME": str(Path(cwd) / ".bakeoff"), **(env or {})}, timeout=120)
 
 
 @pytest.mark.parametrize("args, says", [
