@@ -1,7 +1,8 @@
 """Airflow 3: each workflow is a DAG file (tools/airflow/dag.py) in a DAGs folder in the store;
-AIRFLOW_HOME with its SQLite metadata database in the store, run with `dag.test()` (what
-`airflow dags test` does: every task in this process, one at a time). The scheduler mode
-(scheduler + LocalExecutor + DAG processor + API server) is not wired yet."""
+AIRFLOW_HOME with its SQLite metadata database in the store. Two modes: `dag.test()` (what
+`airflow dags test` does: every task in this process, one at a time), and the scheduler with
+the LocalExecutor (parallelism 2) beside the API server and the DAG processor, as a team runs
+it: runs are triggered into the metadata database and picked up by the scheduler."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ PARSE_INTERVAL_S = 1  # [dag_processor] refresh_interval and min_file_process_in
 class AirflowOrchestration(OrchestrationAdapter):
     passing = "by path: each task returns a reference string, passed downstream through XCom"
 
-    def __init__(self) -> None:
+    def __init__(self, *, scheduler: bool = False) -> None:
+        self.scheduler = scheduler
+        self.trees: list[ProcessTree] = []
         self.children = ToolChildren()
         self.ui: ProcessTree | None = None
         self.dags: dict[str, str] = {}  # run id -> its DAG id
@@ -59,7 +62,53 @@ class AirflowOrchestration(OrchestrationAdapter):
                 time.sleep(0.2)
             if migrate.process.returncode != 0:
                 raise RuntimeError(f"airflow db migrate failed: {migrate.log_tail(600)}")
+        if self.scheduler:
+            self._start_services()
         return True
+
+    def _start_services(self) -> None:
+        """API server (the UI and the execution API task runners report to), scheduler with the
+        LocalExecutor, DAG processor: `airflow standalone`'s parts, started one by one."""
+        self.port = free_port()
+        os.environ.update({
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "2",
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
+            # One JWT secret for every component, or task runners' tokens are refused.
+            "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(32).hex(),
+        })
+        api = ProcessTree(self._cli("api-server", "--host", "127.0.0.1", "--port", str(self.port)),
+                          log=self.home / "api-server.log", new_session=True)
+        self.trees.append(api)
+        for part in ("scheduler", "dag-processor"):
+            self.trees.append(ProcessTree(self._cli(part), log=self.home / f"{part}.log", new_session=True))
+        wait_http(f"http://127.0.0.1:{self.port}/api/v2/monitor/health", api, deadline=180)
+        self._wait(lambda: self._scheduler_healthy(), 120, "the scheduler to report healthy")
+
+    def _scheduler_healthy(self) -> bool:
+        import json
+        import urllib.request
+
+        from bakeoff.stages.orchestration.children import NO_PROXY
+
+        with NO_PROXY.open(urllib.request.Request(f"http://127.0.0.1:{self.port}/api/v2/monitor/health"),
+                           timeout=5) as response:
+            return json.loads(response.read())["scheduler"]["status"] == "healthy"
+
+    def _wait(self, ready, limit: float, what: str) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            for tree in self.trees:
+                if not tree.running():
+                    raise RuntimeError(f"{tree.argv[1]} exited: {tree.log_tail(600)}")
+            try:
+                if ready():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"waited {limit:.0f} s for {what}")
 
     def _dag_file(self, workflow: Workflow) -> Path:
         path = self.home / "dags" / f"{workflow.dag_id}.py"
@@ -70,11 +119,60 @@ class AirflowOrchestration(OrchestrationAdapter):
         if workflow.cache:
             raise Unsupported("Airflow has no task result cache; every run executes every task")
         path = self._dag_file(workflow)
+        if self.scheduler:
+            return self._trigger(workflow)
         spec = importlib.util.spec_from_file_location(f"airflow_dag_{workflow.dag_id}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         run = module.dag.test()
         return self._record(workflow, run.run_id, str(run.state) == "success")
+
+    def _trigger(self, workflow: Workflow) -> RunRecord:
+        """Wait for the DAG processor to parse the new DAG file, trigger a run into the
+        database (what `airflow dags trigger` does) and wait for the scheduler to finish it."""
+        from airflow.api.common.trigger_dag import trigger_dag
+        from airflow.models.dag import DagModel
+        from airflow.utils.session import create_session
+        from airflow.utils.types import DagRunTriggeredByType
+
+        def parsed() -> bool:
+            with create_session() as session:
+                return session.get(DagModel, workflow.dag_id) is not None
+
+        self._wait(parsed, 120, f"the DAG processor to parse {workflow.dag_id}")
+        run = trigger_dag(workflow.dag_id, triggered_by=DagRunTriggeredByType.CLI, run_id=f"bakeoff_{time.time_ns()}")
+        return self._finish(workflow, run.run_id)
+
+    def _finish(self, workflow: Workflow, run_id: str) -> RunRecord:
+        from sqlalchemy import select
+
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+
+        state = {}
+
+        def done() -> bool:
+            with create_session() as session:
+                run = session.scalars(select(DagRun).where(DagRun.dag_id == workflow.dag_id,
+                                                           DagRun.run_id == run_id)).one()
+                state["value"] = str(run.state)
+                return state["value"] in ("success", "failed")
+
+        self._wait(done, 600, f"run {run_id} to finish")
+        return self._record(workflow, run_id, state["value"] == "success")
+
+    def resume(self, *, workflow: Workflow, run_id: str) -> RunRecord:
+        if not self.scheduler:
+            raise Unsupported("dag.test() always starts a new DAG run; clearing failed tasks is for the scheduler")
+        # Airflow's way: clear the failed task instances (and what follows them) of the run;
+        # the scheduler runs them again in the same DAG run, leaving the successful ones be.
+        with ProcessTree(self._cli("tasks", "clear", workflow.dag_id, "--only-failed", "--downstream", "--yes"),
+                         log=self.home / "clear.log") as clear:
+            while clear.running():
+                time.sleep(0.1)
+        if clear.process.returncode != 0:
+            raise RuntimeError(f"airflow tasks clear failed: {clear.log_tail(400)}")
+        return self._finish(workflow, run_id)
 
     def _record(self, workflow: Workflow, run_id: str, success: bool) -> RunRecord:
         from sqlalchemy import select
@@ -105,19 +203,25 @@ class AirflowOrchestration(OrchestrationAdapter):
         return info.run_after.astimezone(timezone.utc)
 
     def ui_url(self, *, run_id: str) -> str:
-        port = free_port()
-        self.ui = ProcessTree(self._cli("api-server", "--host", "127.0.0.1", "--port", str(port)),
-                              log=self.home / "ui.log", new_session=True)
-        wait_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", self.ui, deadline=120)
+        if self.scheduler:
+            port = self.port
+        else:  # the same database served by an API server of its own
+            port = free_port()
+            self.ui = ProcessTree(self._cli("api-server", "--host", "127.0.0.1", "--port", str(port)),
+                                  log=self.home / "ui.log", new_session=True)
+            wait_http(f"http://127.0.0.1:{port}/api/v2/monitor/health", self.ui, deadline=120)
         return f"http://127.0.0.1:{port}/dags/{self.dags[run_id]}/runs/{run_id}"
 
     def ui_shows(self, *, run_id: str) -> list[str]:
         return ["prepare", "register"]
 
+    def server_memory_mb(self) -> float | None:
+        return sum(tree.memory()[0] for tree in self.trees) if self.trees else None
+
     def store_path(self) -> Path | None:
         return self.home
 
     def close(self) -> None:
-        if self.ui is not None:
-            self.ui.stop(limit=15)
+        for tree in [*self.trees, *([self.ui] if self.ui else [])]:
+            tree.stop(limit=15)
         self.children.end()
