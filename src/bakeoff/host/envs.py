@@ -199,6 +199,10 @@ def pinned_version(tool: Tool) -> str:
     if not tool.tool.version_of:
         return ""
     wanted = tool.tool.version_of.lower().replace("_", "-")
+    for spec in tool.tool.npm:  # a tool that is an npm package: its version is the spec's
+        name, _, version = spec.rpartition("@")
+        if name.lower() == wanted:
+            return version
     if not lock_file(tool).is_file():
         return "no lock"
     for line in lock_file(tool).read_text().splitlines():

@@ -20,11 +20,11 @@ from bakeoff.stages.cicd.pipelines import BROKEN_CONFIGS, INVALID, ML, RETRY, SE
 from bakeoff.stages.cicd.workload import CiTrial, Mismatch, Push
 from bakeoff.stages.contract import Unsupported, load_adapter, run_probe
 from bakeoff.worker.measure import timed_step
+from bakeoff.worker.browser import render
 from bakeoff.worker.processes import ProcessTree
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 
 Outcome = tuple[str, str]
-CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 class Probes:
@@ -225,18 +225,8 @@ def _alive(pid: int) -> bool:
 
 
 def render_page(url: str, profile: Path) -> str:
-    """The DOM of `url` after its scripts ran, from headless Chromium (a ProcessTree: every
-    renderer process ends with it)."""
-    profile.mkdir(parents=True, exist_ok=True)
-    out = profile / "dom.html"
-    argv = [*CHROMIUM, f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", url]
-    with ProcessTree(["sh", "-c", 'exec "$@" > "$0"', str(out), *argv], log=profile / "chromium.log",
-                     new_session=True) as browser:
-        try:
-            browser.process.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            raise RuntimeError("headless Chromium did not finish in 90 s") from None
-    return out.read_text(errors="replace")
+    """The text of `url` after its scripts ran, as headless Chromium renders it."""
+    return render(url, profile).text
 
 
 def offline_outcome(request: Request) -> Callable[[], Outcome]:

@@ -19,7 +19,7 @@ from bakeoff.stages.contract import Unsupported, run_probe
 from bakeoff.stages.orchestration import workflow as workflows
 from bakeoff.stages.orchestration.contract import OrchestrationAdapter
 from bakeoff.stages.orchestration.tasks import executions
-from bakeoff.stages.orchestration.ui import render
+from bakeoff.worker.browser import render
 from bakeoff.stages.orchestration.workload import Trial, check_pipeline, timed_run
 from bakeoff.worker.measure import timed_step
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from bakeoff.worker.measure import free_port, timed_step
+from bakeoff.worker.browser import render
 from bakeoff.worker.processes import ProcessTree
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 from bakeoff.stages.contract import Unsupported, run_probe
@@ -120,6 +121,8 @@ class Probes:
         return PASS, f"{writers} processes wrote {total} runs x {steps} steps at once; all read back exactly"
 
     def local_ui(self) -> Outcome:
+        """The UI as a person sees it: served by the tool, rendered in headless Chromium (the
+        page's scripts run and fetch their data), the run's id or name on the rendered page."""
         run_id, name = self.roundtrip_run
         port = free_port()
         argv = self.adapter.ui_command(store=self.store, port=port)
@@ -128,10 +131,11 @@ class Probes:
         # Its own session, so the UI and every worker it forks stop together (some UIs leave
         # their web server running when only the launcher is terminated).
         with ProcessTree(argv, cwd=self.scratch, log=self.scratch / "ui.log", new_session=True) as server:
-            body, waited = fetch_until(url, server.process, deadline=90)
-        if run_id in body or name in body:
-            return PASS, f"UI up in {waited:.1f} s; GET {path} names the run"
-        return FAIL, f"GET {path} answered without the run ({len(body)} bytes)"
+            _, waited = fetch_until(url, server.process, deadline=90)
+            page = render(url, self.scratch / "chromium")
+        if run_id in page.text or name in page.text:
+            return PASS, f"UI up in {waited:.1f} s; {path} rendered in Chromium names the run"
+        return FAIL, f"{path} rendered in Chromium without the run ({len(page.text)} characters of text)"
 
     def start_offline(self) -> Callable[[], Outcome]:
         """Start the offline probe's child (its own store, its own process) and return the

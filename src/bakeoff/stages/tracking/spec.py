@@ -32,7 +32,7 @@ TRACKING = StageSpec(
         "artifact_roundtrip": Probe("A model file read back byte-identical", core=True),
         "search_filter": Probe("The tool's own search finds runs by a metric filter, in order"),
         "model_registry": Probe("Register two versions and move an alias between them"),
-        "local_ui": Probe("A local UI starts and serves the run over HTTP", proves="ui"),
+        "local_ui": Probe("A local UI starts and shows the run, rendered in headless Chromium", proves="ui"),
         "offline": Probe("Logs and reads back with the network switched off", proves="offline"),
         "autolog_sklearn": Probe("scikit-learn autologging records a fit's params"),
         "concurrent_writers": Probe("Two processes logging into one store at once lose nothing", core=True),

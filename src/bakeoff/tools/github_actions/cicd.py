@@ -17,7 +17,6 @@ import time
 import uuid
 from pathlib import Path
 
-import bakeoff
 from bakeoff.stages.cicd.contract import FAILED, PASSED, CicdAdapter, Job, Pipeline, RunOutcome, Site
 from bakeoff.stages.contract import Unsupported
 from bakeoff.worker.processes import end_marked
@@ -28,11 +27,12 @@ WORKFLOW = ".github/workflows/ml.yml"
 
 
 def npm_package(name: str) -> Path:
-    for prefix in (Path(sys.prefix) / "npm", Path(bakeoff.__file__).resolve().parents[2] / ".bakeoff" / "npm"):
-        found = prefix / "node_modules" / name
-        if found.exists():
-            return found
-    raise FileNotFoundError(f"the npm package {name} is not installed: `npm install --prefix <env>/npm {name}`")
+    """An npm package of the tool env (tool.toml `npm`, installed when the env is built)."""
+    found = Path(sys.prefix) / "npm" / "node_modules" / name
+    if not found.exists():
+        raise FileNotFoundError(f"the npm package {name} is not in the env ({found}); rebuild it: "
+                                "`bakeoff envs build --tools github_actions`")
+    return found
 
 
 HOOK = """#!/bin/sh

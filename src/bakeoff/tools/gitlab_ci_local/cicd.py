@@ -13,7 +13,6 @@ import time
 import uuid
 from pathlib import Path
 
-import bakeoff
 from bakeoff.stages.cicd.contract import FAILED, PASSED, CicdAdapter, Job, Pipeline, RunOutcome, Site
 from bakeoff.worker.processes import end_marked
 
@@ -23,14 +22,14 @@ CODE_PATHS = ["model/**/*", "serve/**/*", "ci/**/*", "*.json", ".gitlab-ci.yml"]
 
 
 def gitlab_ci_local() -> Path:
-    """The npm-installed command: in the tool env's npm folder, else the project's .bakeoff/npm."""
+    """The npm-installed command, in the tool env's npm folder (tool.toml `npm`, installed when
+    the env is built)."""
     import sys
 
-    for prefix in (Path(sys.prefix) / "npm", Path(bakeoff.__file__).resolve().parents[2] / ".bakeoff" / "npm"):
-        found = prefix / "node_modules" / ".bin" / "gitlab-ci-local"
-        if found.exists():
-            return found
-    raise FileNotFoundError("gitlab-ci-local is not installed: `npm install --prefix <env>/npm gitlab-ci-local@4.73.0`")
+    found = Path(sys.prefix) / "npm" / "node_modules" / ".bin" / "gitlab-ci-local"
+    if not found.exists():
+        raise FileNotFoundError(f"gitlab-ci-local is not in the env ({found}); rebuild it: `bakeoff envs build --tools gitlab_ci_local`")
+    return found
 
 
 HOOK = """#!/bin/sh

@@ -1,6 +1,8 @@
 """A tool's web UI as a person sees it: Debian's headless Chromium renders the page (scripts
 run, the single-page app fetches its data) and hands back the DOM's text and a screenshot.
-Worker side: standard library only; Chromium is a system package (system-packages.txt)."""
+Every stage's UI probe uses it: a plain GET cannot see a page that fills itself from API calls
+(trackio's, Prefect's, Dagster's). Worker side: standard library only; Chromium is a system
+package (system-packages.txt)."""
 
 from __future__ import annotations
 
