@@ -403,6 +403,34 @@ def doctor(
         raise typer.Exit(1 if failed else 0)
 
 
+@app.command("demo")
+def demo_stage(
+    stage: str = typer.Argument(..., help="The stage to demo, e.g. tracking."),
+    steps: Optional[str] = typer.Option(None, "--steps", help="Only these steps, e.g. 1-3,5 (numbers as in the script)."),
+) -> None:
+    """A live demo of one stage, step by step; a step that fails shows why, then its rehearsed output marked RECORDED."""
+    from bakeoff.host import demo
+
+    with clean_errors():
+        live, recorded, total = demo.demo(stage, bake.HOME, steps=steps,
+                                          say=lambda text: out_console.print(text, highlight=False, soft_wrap=True))
+        raise typer.Exit(0 if live + recorded == total else 1)
+
+
+@app.command()
+def rehearse(
+    stage: str = typer.Argument(..., help="The stage whose demo to rehearse, e.g. tracking."),
+    steps: Optional[str] = typer.Option(None, "--steps", help="Only these steps, e.g. 1-3,5."),
+) -> None:
+    """Run a stage's demo and record each step's verified output (shown in class if the step fails live)."""
+    from bakeoff.host import demo
+
+    with clean_errors():
+        failed = demo.rehearse(stage, bake.HOME, steps=steps,
+                               say=lambda text: out_console.print(text, highlight=False, soft_wrap=True))
+        raise typer.Exit(1 if failed else 0)
+
+
 @envs_app.command("build")
 def envs_build(
     tools: Optional[str] = typer.Option(None, "--tools", "-t", help="Comma-separated tools (default: all)."),
