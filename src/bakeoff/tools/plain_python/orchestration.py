@@ -1,6 +1,7 @@
 """Baseline orchestrator: what a team writes without a tool. The task functions are called in
-topological order; ready tasks go to a ProcessPoolExecutor(2); a failed task is retried in a
-loop; a marker file per task (its input key and output reference) is the cache, which also
+topological order, in the script itself; steps that can run side by side (and a step with a
+time limit, which only a process can be ended at) go to a ProcessPoolExecutor(2); a failed task
+is retried in a loop; a marker file per task (its input key and output reference) is the cache, which also
 makes a rerun resume after a failure."""
 
 from __future__ import annotations
@@ -43,43 +44,67 @@ class PlainPython(OrchestrationAdapter):
         timings: dict[str, TaskTiming] = {}
         pending = {t.name: t for t in workflow.tasks}
         running: dict[Future, tuple[Task, int, float]] = {}
-        # spawn: a fork after pyarrow and OpenMP started their threads can deadlock the child
-        with ProcessPoolExecutor(max_workers=workflow.workers, mp_context=get_context("spawn")) as pool:
-            try:
-                while pending or running:
-                    for name in [n for n, t in pending.items() if all(u in values for u in t.upstream)]:
-                        task = pending.pop(name)
-                        upstream = {u: values[u] for u in task.upstream}
-                        cached = self._cached(workflow, task, upstream) if use_cache else None
-                        if cached is not None:
-                            values[name] = cached
-                            continue
-                        running[pool.submit(_execute, workflow, task, upstream)] = (task, 1, time.monotonic())
-                    if not running:
-                        continue
-                    done, _ = wait(running, timeout=0.5 if workflow.timeout else None, return_when=FIRST_COMPLETED)
-                    self._check_time_limit(workflow, running, pool)
-                    for future in done:
-                        task, attempt, _ = running.pop(future)
-                        upstream = {u: values[u] for u in task.upstream}
-                        try:
-                            value, start, end = future.result()
-                        except Exception as exc:
-                            if attempt > workflow.retries:
-                                raise RuntimeError(f"{task.name} failed after {attempt} attempts: {exc}") from exc
-                            time.sleep(workflow.retry_delay)
-                            running[pool.submit(_execute, workflow, task, upstream)] = (task, attempt + 1, time.monotonic())
-                            continue
-                        values[task.name] = value
-                        timings[task.name] = TaskTiming(start=start, end=end, attempts=attempt)
+        pool: ProcessPoolExecutor | None = None
+        source = "times taken around each call (in the pool worker for parallel steps)"
+        try:
+            while pending or running:
+                ready = [pending.pop(n) for n, t in list(pending.items()) if all(u in values for u in t.upstream)]
+                for task in ready:
+                    upstream = {u: values[u] for u in task.upstream}
+                    cached = self._cached(workflow, task, upstream) if use_cache else None
+                    if cached is not None:
+                        values[task.name] = cached
+                    elif len(ready) == 1 and not running and not workflow.timeout:
+                        # A step with nothing beside it runs in the script itself, as a
+                        # hand-written pipeline calls its functions.
+                        values[task.name], timings[task.name] = self._inline(workflow, task, upstream)
                         if use_cache or workflow.resumable:
-                            self._remember(workflow, task, upstream, value)
-            except Exception as exc:
+                            self._remember(workflow, task, upstream, values[task.name])
+                    else:
+                        if pool is None:
+                            # spawn: a fork after pyarrow and OpenMP started their threads can deadlock the child
+                            pool = ProcessPoolExecutor(max_workers=workflow.workers, mp_context=get_context("spawn"))
+                        running[pool.submit(_execute, workflow, task, upstream)] = (task, 1, time.monotonic())
+                if not running:
+                    continue
+                done, _ = wait(running, timeout=0.5 if workflow.timeout else None, return_when=FIRST_COMPLETED)
+                self._check_time_limit(workflow, running, pool)
+                for future in done:
+                    task, attempt, _ = running.pop(future)
+                    upstream = {u: values[u] for u in task.upstream}
+                    try:
+                        value, start, end = future.result()
+                    except Exception as exc:
+                        if attempt > workflow.retries:
+                            raise RuntimeError(f"{task.name} failed after {attempt} attempts: {exc}") from exc
+                        time.sleep(workflow.retry_delay)
+                        running[pool.submit(_execute, workflow, task, upstream)] = (task, attempt + 1, time.monotonic())
+                        continue
+                    values[task.name] = value
+                    timings[task.name] = TaskTiming(start=start, end=end, attempts=attempt)
+                    if use_cache or workflow.resumable:
+                        self._remember(workflow, task, upstream, value)
+        except Exception as exc:
+            if pool is not None:
                 self._end_workers(pool)
-                return RunRecord(run_id=run_id, success=False, tasks=timings, error=str(exc)[:300],
-                                 timing_source="times taken inside the pool worker around each call")
-        return RunRecord(run_id=run_id, success=True, tasks=timings,
-                         timing_source="times taken inside the pool worker around each call")
+            return RunRecord(run_id=run_id, success=False, tasks=timings, error=str(exc)[:300], timing_source=source)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return RunRecord(run_id=run_id, success=True, tasks=timings, timing_source=source)
+
+    @staticmethod
+    def _inline(workflow: Workflow, task: Task, upstream: dict[str, Any]) -> tuple[Any, TaskTiming]:
+        """The retry loop around one call in this process."""
+        for attempt in range(1, workflow.retries + 2):
+            try:
+                value, start, end = _execute(workflow, task, upstream)
+                return value, TaskTiming(start=start, end=end, attempts=attempt)
+            except Exception as exc:
+                if attempt > workflow.retries:
+                    raise RuntimeError(f"{task.name} failed after {attempt} attempts: {exc}") from exc
+                time.sleep(workflow.retry_delay)
+        raise AssertionError("unreachable")
 
     def _check_time_limit(self, workflow: Workflow, running: dict, pool: ProcessPoolExecutor) -> None:
         if not workflow.timeout:
