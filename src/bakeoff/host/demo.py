@@ -140,8 +140,14 @@ def perform(step: Step, out: Path, *, budget: float, echo: Callable[[str], None]
     try:
         process.wait(timeout=budget)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        # SIGTERM first: `bakeoff run` takes it as Ctrl-C and ends its trials' own process groups
+        # (each trial runs in a session of its own, out of reach of a signal to this group).
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         reader.join(timeout=5)
         return Outcome("\n".join(lines), time.perf_counter() - start, False,
                        f"did not finish within its {budget:g} s budget; stopped")
