@@ -101,4 +101,4 @@ class AimTracking(TrackingAdapter):
         return [AIM_CLI, "up", "--repo", str(store.resolve()), "--host", "127.0.0.1", "--port", str(port)]
 
     def ui_run_path(self, *, run_id: str) -> str:
-        return f"/api/runs/{run_id}/info/"
+        return f"/runs/{run_id}"  # the run's page in Aim's UI (rendered in Chromium by the probe)

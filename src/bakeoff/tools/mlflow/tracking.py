@@ -182,4 +182,6 @@ class MlflowTracking(TrackingAdapter):
                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
 
     def ui_run_path(self, *, run_id: str) -> str:
-        return f"/ajax-api/2.0/mlflow/runs/get?run_id={run_id}"
+        # The run's page in the MLflow UI, as a person opens it (a single-page app: the probe
+        # renders it in Chromium, which runs its scripts and their API calls).
+        return f"/#/experiments/{self.experiment_id}/runs/{run_id}"

@@ -111,4 +111,4 @@ class TensorBoardTracking(TrackingAdapter):
                 "--host", "127.0.0.1", "--port", str(port)]
 
     def ui_run_path(self, *, run_id: str) -> str:
-        return "/data/runs"  # JSON list of run folder names
+        return "/#timeseries"  # the dashboard, whose run selector lists every run folder by name
