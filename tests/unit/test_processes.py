@@ -43,3 +43,15 @@ def test_the_context_manager_never_leaves_a_tree(tmp_path):
             raise RuntimeError("trial broke")
     assert processes.marked(processes.TREE_MARKER, server.token) == []
     assert subprocess.run(["true"]).returncode == 0
+
+
+def test_a_tree_started_inside_a_tree_is_found_by_both(tmp_path):
+    inner = f"{sys.executable} -c \"import os, time; from bakeoff.worker.processes import ProcessTree; " \
+            "t = ProcessTree(['sleep', '30']); time.sleep(30)\""
+    with processes.ProcessTree(["sh", "-c", inner], log=tmp_path / "log",
+                               env={"PYTHONPATH": str(__import__('bakeoff').__path__[0].rsplit('/', 1)[0])}) as outer:
+        deadline = time.time() + 20
+        while time.time() < deadline and len(outer.pids(fresh=True)) < 3:  # sh, python, sleep
+            time.sleep(0.2)
+        assert len(outer.pids(fresh=True)) >= 3
+    assert processes.marked(processes.TREE_MARKER, outer.token) == []  # the inner sleep went with the outer tree

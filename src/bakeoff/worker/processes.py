@@ -24,8 +24,10 @@ TREE_MARKER = "BAKEOFF_TREE"  # set on every ProcessTree this module starts
 
 
 def marked(name: str, token: str, *, exclude_self: bool = True) -> list[int]:
-    """Pids of live processes whose environment holds name=token."""
-    needle = f"{name}={token}".encode()
+    """Pids of live processes whose environment holds name=token, or name=a:b:token... (a tree
+    started inside another tree keeps the enclosing trees' tokens, so ending the outer tree
+    ends the inner one too)."""
+    prefix, wanted = f"{name}=".encode(), token.encode()
     me = os.getpid()
     found = []
     for entry in os.scandir("/proc"):
@@ -33,8 +35,10 @@ def marked(name: str, token: str, *, exclude_self: bool = True) -> list[int]:
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    found.append(int(entry.name))
+                for variable in fh.read().split(b"\0"):
+                    if variable.startswith(prefix) and wanted in variable[len(prefix):].split(b":"):
+                        found.append(int(entry.name))
+                        break
         except OSError:
             continue  # gone already, or not ours to read
     return found
@@ -166,7 +170,8 @@ class ProcessTree:
         self.argv = argv
         self.log_path = log
         self._log = log.open("ab") if log is not None else subprocess.DEVNULL
-        environment = {**os.environ, **(env or {}), TREE_MARKER: self.token}
+        outer = os.environ.get(TREE_MARKER)  # started inside another tree: keep its token too
+        environment = {**os.environ, **(env or {}), TREE_MARKER: f"{outer}:{self.token}" if outer else self.token}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(argv, cwd=cwd, env=environment, stdin=subprocess.DEVNULL, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=new_session)
