@@ -59,4 +59,8 @@ MONITORING = StageSpec(
     smoke="bakeoff.stages.monitoring.workload:smoke",
     section="bakeoff.stages.monitoring.section:figures",
     upgrade_facts="bakeoff.stages.monitoring.figures:upgrade_facts",
+    # Evidently dominates: its quick suite took 170 s of checks in the worked example (one
+    # second per check) and each of its 4 cost rounds about 15 s; every other tool's trials add
+    # up to about two minutes. An estimate for a quiet machine, not a measured total.
+    quick_budget_s=600,
 )
