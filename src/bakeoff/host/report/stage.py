@@ -266,6 +266,9 @@ def _env(env: dict[str, Any]) -> str:
         f"{fmt.integer(env.get('packages'))} packages",
         f"Python {env.get('python', fmt.MISSING)}",
     ]
+    if env.get("base_set") is False:  # its figures come from other numpy/pandas: the reader must know
+        versions = ", ".join(f"{k} {v}" for k, v in (env.get("base_versions") or {}).items())
+        parts.append(f"off the base set ({versions or 'its own versions'})")
     return ", ".join(parts)
 
 
