@@ -67,6 +67,9 @@ class Store:
             self.db.row_factory = sqlite3.Row
             self._open(path)
         except sqlite3.DatabaseError as exc:  # not a database, or one we cannot write: left untouched
+            if "full" in str(exc):
+                raise ConfigError(f"{path}: the disk is full ({exc}); fix: free space there (`df -h`) or pass "
+                                  "--out on another disk") from None
             raise ConfigError(f"{path}: not a usable results database ({exc}); fix: pass another --out folder "
                               "or move the file away") from None
         except OSError as exc:
