@@ -140,6 +140,9 @@ def _chart_rows(stage: Any, used: list[Any], verdict: Any) -> list[ScoreRow]:
     return rows
 
 
+SUMMARY_EVIDENCE_CHARS = 120
+
+
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -152,8 +155,10 @@ def build_memo(decision: Any, anchors: dict[str, str], verdicts: dict[str, Verdi
         # The figure that decides: the strongest contrast (the correctness gate is said in the verdict).
         deciding = [e for e in view.evidence if not e.startswith("Not recommended whatever")] or view.evidence
         evidence = deciding[0] if deciding else (view.excluded[0].reasons[0] if view.excluded else "")
+        # The decision page stays one printed page: the full sentence is in the stage's verdict.
+        evidence = _short(evidence, SUMMARY_EVIDENCE_CHARS)
         rows.append(SummaryRow(stage.title, anchors.get(stage.stage, ""), view.kind_text, view.chosen,
-                               view.chosen_title, view.runner_up, evidence, view.stability))
+                               view.chosen_title, view.runner_up, evidence, _short(view.stability, SUMMARY_EVIDENCE_CHARS)))
     stack = " · ".join(f"{s.title}: {verdicts[s.stage].chosen}" for s in decision.stages)
     weights = " · ".join(f"{t} {weight_text(w)}" for t, w in _weights(decision))
     return MemoView(profile.profile.name, profile.profile.description, profile.source,
