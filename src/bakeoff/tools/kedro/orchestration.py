@@ -4,7 +4,10 @@ Kedro as a library, without a project template (the stage owns the code)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from functools import partial
 
@@ -21,6 +24,12 @@ class KedroOrchestration(OrchestrationAdapter):
 
     def __init__(self) -> None:
         self.children = ToolChildren()
+        # ParallelRunner's multiprocessing manager listens on a Unix socket in the temp dir, and
+        # a socket path may not exceed 107 bytes: a trial's TMPDIR (deep in its run folder) is
+        # longer. A short folder of its own in /tmp, removed at exit, keeps the socket legal.
+        short = tempfile.mkdtemp(prefix="bk-kedro-", dir="/tmp")
+        tempfile.tempdir = short
+        atexit.register(shutil.rmtree, short, ignore_errors=True)
 
     def _pipeline(self, workflow: Workflow):
         from kedro.pipeline import Pipeline, node
