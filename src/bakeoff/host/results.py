@@ -72,7 +72,7 @@ def _tool_status(repeated: list[TrialRecord], env: dict | None, check: TrialReco
     if env and env["status"] != OK:
         return FAILED, f"environment could not be built: {env['error']}"
     if check is not None and check.status != OK:
-        return FAILED, f"check failed before any trial: {check.reason}"
+        return check.status, f"check failed before any trial: {check.reason}"  # timed_out stays timed_out
     bad = next((r for r in repeated if r.status != OK), None)
     if bad is not None:
         return bad.status, bad.reason
