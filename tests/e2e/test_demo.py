@@ -28,6 +28,7 @@ def home(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     for part in ("envs", "data"):
+        (SHARED_HOME / part).mkdir(parents=True, exist_ok=True)  # a fresh clone has neither yet
         (home / part).symlink_to(SHARED_HOME / part)
     return home
 

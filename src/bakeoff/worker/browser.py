@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +36,13 @@ def chromium() -> str:
     return found
 
 
-def _run(argv: list[str], out: Path, limit: float) -> None:
+def _run(argv: list[str], out: Path, limit: float, tmp: Path) -> None:
     """Chromium with its stdout (the dumped DOM) into `out` and its stderr (D-Bus and GPU
     chatter) into a file beside it."""
     out.unlink(missing_ok=True)  # a ProcessTree appends to its log
     shell = ["sh", "-c", 'exec "$@" 2>>"$0"', str(out.with_suffix(".stderr")), *argv]
-    with ProcessTree(shell, log=out, new_session=True) as browser:
+    # Its temp dir short too: Chromium puts its singleton socket there.
+    with ProcessTree(shell, log=out, new_session=True, env={"TMPDIR": str(tmp)}) as browser:
         deadline = time.perf_counter() + limit
         while browser.running() and time.perf_counter() < deadline:
             time.sleep(0.1)
@@ -51,11 +53,21 @@ def _run(argv: list[str], out: Path, limit: float) -> None:
 def render(url: str, folder: Path) -> Rendered:
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    base = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={folder / 'profile'}", f"--virtual-time-budget={BUDGET_MS}"]
+    # Chromium's profile holds its singleton Unix socket, whose path may not exceed 107 bytes: a
+    # trial's scratch folder is deeper, so the profile lives in a short folder of /tmp, removed after.
+    profile = Path(tempfile.mkdtemp(prefix="bk-chromium-", dir="/tmp"))
+    try:
+        return _render(url, folder, profile, start)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _render(url: str, folder: Path, profile: Path, start: float) -> Rendered:
+    base = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={BUDGET_MS}"]
     dom = folder / "dom.html"  # the tree's log is Chromium's stdout: the dumped DOM (and its stderr)
-    _run([*base, "--dump-dom", url], dom, 90)
+    _run([*base, "--dump-dom", url], dom, 90, profile)
     screenshot = folder / "page.png"
-    _run([*base, f"--screenshot={screenshot}", url], folder / "screenshot.log", 90)
+    _run([*base, f"--screenshot={screenshot}", url], folder / "screenshot.log", 90, profile)
     body = dom.read_text(errors="replace")
     text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style)[^>]*>.*?</\1>", " ", body)))
     return Rendered(text=" ".join(text.split()), screenshot=screenshot, seconds=time.perf_counter() - start)
