@@ -4,29 +4,24 @@ commit and runs one shell script, `ci/pipeline.sh`, rendered here from the stage
 from __future__ import annotations
 
 import shlex
-import time
 import uuid
 from pathlib import Path
 
+from bakeoff.stages.cicd.hook import install, wait_for_run
 from bakeoff.stages.cicd.contract import FAILED, PASSED, CicdAdapter, Pipeline, RunOutcome, Site
 from bakeoff.worker.processes import end_marked
 
 MARKER = "BAKEOFF_GIT_HOOK"  # every pipeline the hook starts carries it, so stop() can end them
 
-HOOK = """#!/bin/sh
-# post-receive: run the pushed commit's ci/pipeline.sh in the background, one run at a time.
-export {marker}={token}
-export GIT_DIR="$(cd "${{GIT_DIR:-.}}" && pwd)"  # absolute: the script's `git diff` runs from the checkout
+RUN = """#!/bin/sh
+# One run: the pushed commit checked out (git archive), the CI secrets in its environment,
+# then the pipeline script. `sh run.sh OLD NEW`, started by the stage's post-receive hook.
+old=$1 new=$2
 state={state}
-while read old new ref; do
-  [ "$ref" = refs/heads/main ] || continue
-  mkdir -p "$state/work/$new" "$state/runs"
-  git archive "$new" | tar -x -C "$state/work/$new"
-  (cd "$state/work/$new" && set -a && . "$state/secrets.env" && set +a &&
-   flock "$state/lock" sh ci/pipeline.sh "$old" "$new" > "$state/runs/$new.log" 2>&1
-   echo $? > "$state/runs/$new.code.tmp" && mv "$state/runs/$new.code.tmp" "$state/runs/$new.code") \\
-   < /dev/null > /dev/null 2>&1 &
-done
+mkdir -p "$state/work/$new"
+git archive "$new" | tar -x -C "$state/work/$new"
+cd "$state/work/$new" && set -a && . "$state/secrets.env" && set +a
+exec sh ci/pipeline.sh "$old" "$new"
 """
 
 PROLOGUE = """#!/bin/sh
@@ -81,24 +76,17 @@ class GitHookPipeline(CicdAdapter):
         self.state = site.state
         self.state.mkdir(parents=True, exist_ok=True)
         (self.state / "secrets.env").write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in site.secrets.items()))
-        hook = site.bare_repo / "hooks" / "post-receive"
-        hook.write_text(HOOK.format(marker=MARKER, token=self.token, state=shlex.quote(str(self.state))))
-        hook.chmod(0o755)
+        install(site.bare_repo, self.state, marker=MARKER, token=self.token,
+                run_script=RUN.format(state=shlex.quote(str(self.state))))
 
     def wait(self, *, revision: str, timeout: float) -> RunOutcome:
-        code_file = self.state / "runs" / f"{revision}.code"
-        deadline = time.monotonic() + timeout
-        while not code_file.exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no verdict for {revision[:12]} within {timeout:.0f} s")
-            time.sleep(0.05)
-        log = (self.state / "runs" / f"{revision}.log").read_text(errors="replace")
+        code, log = wait_for_run(self.state, revision, timeout)
         jobs = {}
         for line in log.splitlines():
             if line.startswith("== job "):
                 name, _, status = line[len("== job "):].partition(": ")
                 jobs[name] = status.split(" ")[0]
-        return RunOutcome(verdict=PASSED if code_file.read_text().strip() == "0" else FAILED, jobs=jobs, log=log)
+        return RunOutcome(verdict=PASSED if code == "0" else FAILED, jobs=jobs, log=log)
 
     def stop(self) -> None:
         end_marked(None, MARKER, self.token)

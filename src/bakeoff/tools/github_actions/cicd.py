@@ -13,10 +13,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
+from bakeoff.stages.cicd.hook import install, wait_for_run
 from bakeoff.stages.cicd.contract import FAILED, PASSED, CicdAdapter, Job, Pipeline, RunOutcome, Site
 from bakeoff.stages.contract import Unsupported
 from bakeoff.worker.processes import end_marked
@@ -34,18 +34,6 @@ def npm_package(name: str) -> Path:
                                 "`bakeoff envs build --tools github_actions`")
     return found
 
-
-HOOK = """#!/bin/sh
-# post-receive: run each pushed commit's workflow with act, one run at a time.
-export {marker}={token}
-state={state}
-while read old new ref; do
-  [ "$ref" = refs/heads/main ] || continue
-  (flock "$state/lock" sh "$state/run-workflow.sh" "$old" "$new" > "$state/runs/$new.log" 2>&1
-   echo $? > "$state/runs/$new.code.tmp" && mv "$state/runs/$new.code.tmp" "$state/runs/$new.code") \\
-   < /dev/null > /dev/null 2>&1 &
-done
-"""
 
 RUN_WORKFLOW = """#!/bin/sh
 # One workflow run: a clone at the pushed commit and the push event GitHub would send.
@@ -149,25 +137,16 @@ class GithubActions(CicdAdapter):
             (self.state / folder).mkdir(parents=True, exist_ok=True)
         (self.state / "home" / ".actrc").write_text("-P ubuntu-latest=-self-hosted\n")
         (self.state / "secrets.env").write_text("".join(f"{k}={v}\n" for k, v in site.secrets.items()))
-        (self.state / "run-workflow.sh").write_text(RUN_WORKFLOW.format(
+        install(site.bare_repo, self.state, marker=MARKER, token=self.token,
+                run_script=RUN_WORKFLOW.format(
             state=shlex.quote(str(self.state)), repository=shlex.quote(site.bare_repo.as_uri()),
             act=shlex.quote(str(BIN / "act")), workflow=WORKFLOW))
-        hook = site.bare_repo / "hooks" / "post-receive"
-        hook.write_text(HOOK.format(marker=MARKER, token=self.token, state=shlex.quote(str(self.state))))
-        hook.chmod(0o755)
 
     def wait(self, *, revision: str, timeout: float) -> RunOutcome:
-        code_file = self.state / "runs" / f"{revision}.code"
-        deadline = time.monotonic() + timeout
-        while not code_file.exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no verdict for {revision[:12]} within {timeout:.0f} s")
-            time.sleep(0.05)
-        log = (self.state / "runs" / f"{revision}.log").read_text(errors="replace")
+        code, log = wait_for_run(self.state, revision, timeout)
         jobs = {}
         for match in re.finditer(r"(?:✅|❌)\s+(Success|Failure) - Main (\S+)", log):
             jobs[match.group(2)] = match.group(1).lower()
-        code = code_file.read_text().strip()
         return RunOutcome(verdict=PASSED if code == "0" else FAILED, jobs=jobs, log=log,
                           detail="" if code == "0" else log.strip()[-600:])
 

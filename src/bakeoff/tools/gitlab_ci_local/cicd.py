@@ -9,10 +9,10 @@ import json
 import re
 import shlex
 import shutil
-import time
 import uuid
 from pathlib import Path
 
+from bakeoff.stages.cicd.hook import install, wait_for_run
 from bakeoff.stages.cicd.contract import FAILED, PASSED, CicdAdapter, Job, Pipeline, RunOutcome, Site
 from bakeoff.worker.processes import end_marked
 
@@ -31,18 +31,6 @@ def gitlab_ci_local() -> Path:
         raise FileNotFoundError(f"gitlab-ci-local is not in the env ({found}); rebuild it: `bakeoff envs build --tools gitlab_ci_local`")
     return found
 
-
-HOOK = """#!/bin/sh
-# post-receive: run each pushed commit's .gitlab-ci.yml with gitlab-ci-local, one pipeline at a time.
-export {marker}={token}
-state={state}
-while read old new ref; do
-  [ "$ref" = refs/heads/main ] || continue
-  (flock "$state/lock" sh "$state/run-pipeline.sh" "$old" "$new" > "$state/runs/$new.log" 2>&1
-   echo $? > "$state/runs/$new.code.tmp" && mv "$state/runs/$new.code.tmp" "$state/runs/$new.code") \\
-   < /dev/null > /dev/null 2>&1 &
-done
-"""
 
 RUN_PIPELINE = """#!/bin/sh
 # One pipeline: a clone at the pushed commit, origin/main at the commit before the push (what
@@ -108,24 +96,15 @@ class GitlabCiLocal(CicdAdapter):
         (self.state / "home" / ".gitlab-ci-local" / "variables.yml").write_text(
             "global:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in site.secrets.items()))
         command = shlex.join([shutil.which("node") or "node", str(gitlab_ci_local())])
-        (self.state / "run-pipeline.sh").write_text(RUN_PIPELINE.format(
-            state=shlex.quote(str(self.state)), repository=shlex.quote(site.bare_repo.as_uri()), command=command))
-        hook = site.bare_repo / "hooks" / "post-receive"
-        hook.write_text(HOOK.format(marker=MARKER, token=self.token, state=shlex.quote(str(self.state))))
-        hook.chmod(0o755)
+        install(site.bare_repo, self.state, marker=MARKER, token=self.token,
+                run_script=RUN_PIPELINE.format(state=shlex.quote(str(self.state)),
+                                               repository=shlex.quote(site.bare_repo.as_uri()), command=command))
 
     def wait(self, *, revision: str, timeout: float) -> RunOutcome:
-        code_file = self.state / "runs" / f"{revision}.code"
-        deadline = time.monotonic() + timeout
-        while not code_file.exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no verdict for {revision[:12]} within {timeout:.0f} s")
-            time.sleep(0.05)
-        log = (self.state / "runs" / f"{revision}.log").read_text(errors="replace")
+        code, log = wait_for_run(self.state, revision, timeout)
         jobs = {}
         for match in re.finditer(r"^\s*(PASS|FAIL|WARN)\s+(\S+)", log, re.MULTILINE):
             jobs[match.group(2)] = {"PASS": "success", "FAIL": "failed", "WARN": "warning"}[match.group(1)]
-        code = code_file.read_text().strip()
         return RunOutcome(verdict=PASSED if code == "0" else FAILED, jobs=jobs, log=log,
                           detail="" if code == "0" else log.strip()[-600:])
 
