@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,11 +92,17 @@ def new_run_id() -> str:
 
 def ensure_envs(tools: list[registry.Tool], envs_root: Path, *, offline: bool,
                 on_done: Callable[[EnvOutcome], None]) -> dict[str, EnvOutcome]:
-    outcomes = {}
-    for tool in tools:
-        outcomes[tool.name] = envs.ensure(tool, envs_root, offline=offline)
-        on_done(outcomes[tool.name])
-    return outcomes
+    """Find or build every tool's env, two builds at a time: a build is half waiting (uv
+    linking from its cache, npm) and half compiling bytecode, so two share a 2-core machine
+    well. Builds happen before any trial, so they never overlap a measurement."""
+    workers = max(1, min(2, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(envs.ensure, tool, envs_root, offline=offline): tool.name for tool in tools}
+        outcomes = {}
+        for future in as_completed(futures):
+            outcomes[futures[future]] = future.result()
+            on_done(outcomes[futures[future]])
+    return {tool.name: outcomes[tool.name] for tool in tools}
 
 
 def pending(selection: Selection, store: Store, run_id: str, repeats: int, timeout: float | None) -> list[Trial]:
@@ -154,6 +161,7 @@ class RunOptions:
     keep_scratch: bool
     offline: bool
     command: str
+    budget: float | None = None  # minutes: pick the sizes and repeats that fit (fit_budget)
 
 
 @dataclass
@@ -192,12 +200,17 @@ def open_run(options: RunOptions) -> Run:
         return Run(options.resume, out / options.resume, store, selection, settings)
     selection = select(options.stages, options.tools)  # validate before touching any store
     store = Store(out / "results.sqlite")
+    fitted = None
+    if options.budget is not None:
+        options, fitted = fit_budget(options, selection, store)
     repeats = options.repeats or (3 if options.quick else 5)
     settings = {"quick": options.quick, "repeats": repeats, "stages": [s.name for s in selection.stages],
                 "tools": options.tools, "timeout": options.timeout,
                 "entries": {s.name: [e.name for e in selection.entries if e.stage == s.name] for s in selection.stages},
                 "sizes": {s.name: s.settings(options.quick) for s in selection.stages},
                 "warmup": {s.name: s.warmup for s in selection.stages if s.warmup}}
+    if fitted is not None:
+        settings["budget"] = fitted
     run_id = new_run_id()
     return Run(run_id, out / run_id, store, selection, settings)
 
@@ -239,11 +252,15 @@ class Estimate:
 
 
 def estimate(run: Run, todo: list[Trial]) -> Estimate:
+    return estimate_trials(run.store, run.selection.stages, bool(run.settings.get("quick")), todo)
+
+
+def estimate_trials(store: Store, stages: list[StageSpec], quick: bool, todo: list[Trial]) -> Estimate:
     """How long the trials still owed should take: each trial's median duration in earlier runs
-    of the same size here, else its stage's stated quick budget shared over its trials."""
-    typical = run.store.typical_seconds(bool(run.settings.get("quick")))
-    per_stage = {s.name: s.quick_budget_s if run.settings.get("quick") else s.quick_budget_s * 10
-                 for s in run.selection.stages}
+    of the same size here, else its stage's stated quick budget shared over its trials (a full
+    run is taken as ten times the quick one)."""
+    typical = store.typical_seconds(quick)
+    per_stage = {s.name: s.quick_budget_s if quick else s.quick_budget_s * 10 for s in stages}
     counts = {name: sum(1 for t in todo if t.stage == name) for name in per_stage}
     seconds, known = 0.0, 0
     for trial in todo:
@@ -253,6 +270,29 @@ def estimate(run: Run, todo: list[Trial]) -> Estimate:
         else:
             seconds += per_stage[trial.stage] / max(1, counts[trial.stage])
     return Estimate(seconds, known, len(todo))
+
+
+# What --budget may choose, from the most evidence to the least: full sizes before quick ones,
+# then more repeats before fewer. Never below 3 measured rounds: an interval from two is noise.
+BUDGET_CHOICES = [(False, 5), (False, 3), (True, 5), (True, 3)]
+
+
+def fit_budget(options: RunOptions, selection: Selection, store: Store) -> tuple[RunOptions, dict]:
+    """The sizes and repeats with the most evidence whose estimate fits `options.budget`
+    minutes, keeping what the user fixed (--quick, --repeats). When nothing fits, the least
+    of them, said so: a run is never cut short or stripped of its warm-up to fit."""
+    choices = [(quick, repeats) for quick, repeats in BUDGET_CHOICES
+               if (quick or not options.quick) and options.repeats in (None, repeats)]
+    if not choices:  # --repeats outside the list: only the size is ours to choose
+        choices = [(quick, options.repeats) for quick in ([True] if options.quick else [False, True])]
+    budget_s = options.budget * 60
+    for quick, repeats in choices:
+        guess = estimate_trials(store, selection.stages, quick, make_plan(selection.stages, selection.entries, repeats))
+        if guess.seconds <= budget_s:
+            break
+    fitted = {"minutes": options.budget, "quick": quick, "repeats": repeats, "estimate_s": round(guess.seconds),
+              "fits": guess.seconds <= budget_s, "estimate": guess.text()}
+    return replace(options, quick=quick, repeats=repeats), fitted
 
 
 def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:

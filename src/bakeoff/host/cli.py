@@ -80,20 +80,21 @@ def run(
     profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Team profile (TOML, see profiles/): end with a decision memo."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when a tool did not finish ok (a CI gate); by default such a run exits 0 and says so."),
     confirm: bool = typer.Option(False, "--confirm", help="Run the same stages again and state in the memo whether each verdict held."),
+    budget: Optional[float] = typer.Option(None, "--budget", min=1, help="Minutes: choose sizes and repeats (full or quick, 5 or 3) whose estimate fits."),
 ) -> None:
     """Run the bake-off and write results.json, report.md and report.html."""
     with clean_errors():
         team = load_profile(profile) if profile else None  # a bad profile fails before any work
         options = bake.RunOptions(stages=stage, tools=split_names(tools), quick=quick, repeats=repeats,
                                   out=out.absolute(), resume=resume, timeout=timeout, keep_scratch=keep_scratch,
-                                  offline=offline, command=recorded_command())
+                                  offline=offline, command=recorded_command(), budget=budget)
         signal.signal(signal.SIGTERM, stop_on_sigterm)  # a CI time-out or `kill`: clean up as for Ctrl-C
         run, report, decision = one_run(options, team)
         if confirm:  # the same stages again, as a new run: does each verdict hold?
             console.print(f"confirming run {run.run_id}: running the same stages again", highlight=False)
             again = bake.RunOptions(**{**vars(options), "resume": None, "stages": run.settings["stages"],
                                        "tools": run.settings["tools"], "repeats": run.settings["repeats"],
-                                       "quick": run.settings["quick"]})
+                                       "quick": run.settings["quick"], "budget": None})
             repeat, _, _ = one_run(again, team)
             record_confirmation(run.run_dir, repeat.run_dir)
             report, decision = render_memo(read_results(run.run_dir / "results.json"), run.run_dir, team)
@@ -194,6 +195,12 @@ class ShownProgress(bake.Progress):
             self.status.stop()
             self.status = None
         console.print(f"run {run.run_id}: {total} trials, {estimated.text()}", highlight=False, soft_wrap=True)
+        fitted = run.settings.get("budget")
+        if fitted:  # what --budget chose, and whether it fits
+            size = f"{'quick' if fitted['quick'] else 'full'} sizes, {fitted['repeats']} repeats"
+            console.print(f"budget {fitted['minutes']:g} min: {size}" + ("" if fitted["fits"] else
+                          f" [yellow](the least evidence there is; it still does not fit: {fitted['estimate']})[/]"),
+                          highlight=False, soft_wrap=True)
         if self.live:
             self.bar = progress()
             self.bar.start()

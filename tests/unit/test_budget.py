@@ -1,0 +1,66 @@
+"""`bakeoff run --budget MINUTES`: the sizes and repeats with the most evidence whose estimate
+(from earlier trial durations in the same results database) fits, and never less than a quick
+run with 3 repeats."""
+
+from pathlib import Path
+
+import pytest
+
+from bakeoff.host import bake
+from bakeoff.host.plan import make_plan
+from bakeoff.host.store import Store, TrialRecord
+
+
+def options(tmp_path: Path, **changes) -> bake.RunOptions:
+    base = dict(stages=["tracking"], tools=[], quick=False, repeats=None, out=tmp_path, resume=None, timeout=None,
+                keep_scratch=False, offline=False, command="bakeoff run", budget=None)
+    return bake.RunOptions(**{**base, **changes})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A database holding one earlier quick run (2 s a trial) and one full run (60 s a trial)."""
+    store = Store(tmp_path / "results.sqlite")
+    selection = bake.select(["tracking"], [])
+    for run_id, quick, seconds in (("q", True, 2.0), ("f", False, 60.0)):
+        store.create_run(run_id, created="2026-12-01T00:00:00Z", command="", settings={"quick": quick},
+                         host={}, data={})
+        for trial in make_plan(selection.stages, selection.entries, 5):
+            store.record_trial(run_id, TrialRecord(trial.trial_id, trial.stage, trial.entry, trial.kind,
+                                                   trial.round, "ok", seconds=seconds))
+    return store
+
+
+def chosen(tmp_path: Path, store: Store, **changes) -> tuple[bake.RunOptions, dict]:
+    return bake.fit_budget(options(tmp_path, **changes), bake.select(["tracking"], []), store)
+
+
+def test_a_large_budget_gets_full_sizes_and_five_repeats(tmp_path, store):
+    picked, fitted = chosen(tmp_path, store, budget=10_000)
+    assert (picked.quick, picked.repeats, fitted["fits"]) == (False, 5, True)
+
+
+def test_a_class_length_budget_gets_the_quick_run(tmp_path, store):
+    selection = bake.select(["tracking"], [])
+    quick_five = len(make_plan(selection.stages, selection.entries, 5)) * 2.0
+    picked, fitted = chosen(tmp_path, store, budget=(quick_five + 1) / 60)
+    assert (picked.quick, picked.repeats, fitted["fits"]) == (True, 5, True)
+    assert fitted["estimate_s"] <= quick_five + 1
+
+
+def test_nothing_fits_runs_the_least_evidence_and_says_so(tmp_path, store):
+    picked, fitted = chosen(tmp_path, store, budget=0.01)
+    assert (picked.quick, picked.repeats, fitted["fits"]) == (True, 3, False)
+
+
+def test_what_the_user_fixed_is_kept(tmp_path, store):
+    picked, _ = chosen(tmp_path, store, budget=10_000, quick=True)
+    assert (picked.quick, picked.repeats) == (True, 5)
+    picked, _ = chosen(tmp_path, store, budget=10_000, repeats=7)
+    assert (picked.quick, picked.repeats) == (False, 7)
+
+
+def test_the_choice_is_kept_in_the_run_settings(tmp_path, store):
+    run = bake.open_run(options(tmp_path, budget=10_000))
+    assert run.settings["quick"] is False and run.settings["repeats"] == 5
+    assert run.settings["budget"]["minutes"] == 10_000 and run.settings["budget"]["fits"]
