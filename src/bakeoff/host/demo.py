@@ -2,7 +2,8 @@
 it shows, the command, what to look at), each step under a time budget. A rehearsal records each
 step's verified output; in class, a step that fails live shows why, then its recorded output
 under a RECORDED banner with the rehearsal's date and id, and the demo goes on. Recorded output
-is never shown as live. Host side.
+is never shown as live. A rehearsal is also recorded whole, as a cast with a player page
+(recording.py). Host side.
 """
 
 from __future__ import annotations
@@ -169,8 +170,12 @@ def budget_for(number: int, step: Step) -> float:
     return 0.05 if os.environ.get(FAIL_STEP_VARIABLE) == str(number) else step.budget
 
 
+def rehearsal_folder(home: Path, stage: str) -> Path:
+    return home / "rehearsals" / stage
+
+
 def recording_path(home: Path, stage: str, number: int) -> Path:
-    return home / "rehearsals" / stage / f"step-{number}.json"
+    return rehearsal_folder(home, stage) / f"step-{number}.json"
 
 
 def record(home: Path, stage: str, number: int, step: Step, outcome: Outcome, rehearsal_id: str) -> Path:
@@ -200,14 +205,21 @@ def demo_home(home: Path, stage: str) -> Path:
 
 
 def rehearse(stage: str, home: Path, *, steps: str | None, say: Callable[[str], None]) -> int:
-    """Run every step live and record the verified ones; the number of steps that failed."""
+    """Run every step live and record the verified ones; the number of steps that failed. The whole
+    rehearsal, as shown, also goes into a cast with a marker per step, and a page that plays it."""
+    from bakeoff.host import recording
     from bakeoff.host.bake import new_run_id
 
     script_steps = script(stage)
     chosen, out, rehearsal_id = pick(script_steps, steps), demo_home(home, stage), new_run_id()
+    cast_name, page_name = recording.names([n for n, _ in chosen], len(script_steps))
+    cast = recording.CastWriter(rehearsal_folder(home, stage) / cast_name,
+                                title=f"bakeoff rehearse {stage}: rehearsal {rehearsal_id}")
+    shell_say, say = say, cast.tee(say)
     failed = 0
     for number, step in chosen:
-        heading(say, number, len(script_steps), step, out)
+        with cast.marker(f"step {number}: {step.title}"):
+            heading(say, number, len(script_steps), step, out)
         outcome = perform(step, out, budget=budget_for(number, step), echo=lambda line: say(escape(line)))
         if outcome.ok:
             path = record(home, stage, number, step, outcome, rehearsal_id)
@@ -217,11 +229,16 @@ def rehearse(stage: str, home: Path, *, steps: str | None, say: Callable[[str], 
             say(f"[bold red]not recorded[/]: {escape(outcome.diagnosis)}")
     say(f"rehearsal {rehearsal_id}: recorded {len(chosen) - failed} of {len(chosen)} steps"
         + (f"; fix the failed ones and rehearse again" if failed else ""))
+    page = recording.write_page(cast.close(), cast.path.with_name(page_name),
+                                command=f"bakeoff rehearse {stage}" + (f" --steps {steps}" if steps else ""))
+    shell_say(f"recording (chapters, search; opens offline in a browser): {page}")
     return failed
 
 
 def demo(stage: str, home: Path, *, steps: str | None, say: Callable[[str], None]) -> tuple[int, int, int]:
     """Every step live; a failed one shows its diagnosis, then its recording. (live, recorded, total)"""
+    from bakeoff.host import recording
+
     script_steps = script(stage)
     chosen, out = pick(script_steps, steps), demo_home(home, stage)
     live = recorded = 0
@@ -244,6 +261,8 @@ def demo(stage: str, home: Path, *, steps: str | None, say: Callable[[str], None
         for line in saved["output"].splitlines():
             say(f"[yellow]|[/] {escape(line)}")
         say(f"[bold black on yellow]==== end of RECORDED output (step {number}) ====[/]")
+        if (page := rehearsal_folder(home, stage) / recording.WHOLE_PAGE).is_file():
+            say(f"[dim]the whole rehearsal, to replay or search:[/] {page}")
     missing = len(chosen) - live - recorded
     say(f"[bold]live {live} of {len(chosen)} steps, recorded {recorded}[/]"
         + (f", missing {missing}" if missing else "") + f" ({time.perf_counter() - start:.0f} s)")
