@@ -360,6 +360,79 @@ def grade_run(
             raise typer.Exit(1)
 
 
+STORE_HELP = ("Class store: sqlite:///path, a file path, or postgresql://user@host:port/db "
+              f"(default: {bake.HOME / 'class.sqlite'}).")
+
+
+@app.command("publish")
+def publish_run(
+    run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
+    to: Optional[str] = typer.Option(None, "--to", help=STORE_HELP),
+    team: Optional[str] = typer.Option(None, "--team", help="Team name (default: $BAKEOFF_TEAM, else your login name)."),
+    out: Path = typer.Option(bake.HOME / "runs", "--runs", "--out", "-o", help="Folder holding the run folders."),
+) -> None:
+    """Send a run (results, memo, decision, POC.md files) to the class store; publishing again keeps both."""
+    from bakeoff.host.classroom import publish, store
+
+    with clean_errors():
+        new_id, sent, where = publish.publish(run_id, out, to or store.default_url(bake.HOME), team)
+        console.print(f"published run {sent.run_id} for team {sent.team} as #{new_id} in {where}"
+                      f" ({len(sent.poc_files)} POC.md)", highlight=False, soft_wrap=True)
+        out_console.print(str(new_id))
+
+
+@app.command("gallery")
+def gallery(
+    source: Optional[str] = typer.Option(None, "--from", help=STORE_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the site (new, empty, or a gallery written before)."),
+    anonymise: bool = typer.Option(False, "--anonymise", "--anonymize", help="Team A, Team B... in every file written."),
+) -> None:
+    """A static offline site of the class store: tools by teams, agreement, exemplars, every memo and POC.md."""
+    from bakeoff.host.classroom import gallery as site, store
+
+    with clean_errors():
+        index, shown = site.build(source or store.default_url(bake.HOME), out.absolute(), anonymise=anonymise)
+        console.print(f"gallery of {shown} publications", highlight=False)
+        out_console.print(str(index))
+
+
+@app.command("exemplar")
+def exemplar(
+    ids: list[int] = typer.Argument(..., help="Publication ids (the gallery shows them as #N)."),
+    to: Optional[str] = typer.Option(None, "--to", help=STORE_HELP),
+    note: str = typer.Option("", "--note", help="Why it is an exemplar, shown in the gallery."),
+    remove: bool = typer.Option(False, "--remove", help="Unmark them instead."),
+) -> None:
+    """The instructor marks publications as exemplars (kept in the store; the gallery shows them)."""
+    from bakeoff.host.classroom.store import ClassStore, default_url
+
+    with clean_errors():
+        with ClassStore(to or default_url(bake.HOME), must_exist=True) as class_store:
+            done = class_store.mark_exemplars(ids, note, remove=remove)
+        console.print(("unmarked " if remove else "marked as exemplars: ") + ", ".join(f"#{i}" for i in done),
+                      highlight=False)
+
+
+@app.command("export")
+def export_run(
+    run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
+    formats: str = typer.Option("csv,latex,svg", "--format", "-f", help="Comma-separated: csv, latex, svg."),
+    to: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the files (default: <run folder>/export)."),
+    profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Team profile for the decision tables (default: the run's decision.json profile)."),
+    runs: Path = typer.Option(bake.HOME / "runs", "--runs", help="Folder holding the run folders."),
+) -> None:
+    """Tables (per-stage metrics with intervals, probe matrix, decision) as CSV and LaTeX, charts as SVG."""
+    from bakeoff.host.classroom import export
+
+    with clean_errors():
+        chosen = export.parse_formats(formats)
+        results, run_dir = load_results(run_id, runs)
+        team = load_profile(profile) if profile else None
+        written = export.export(results, run_dir, (to or run_dir / "export").absolute(), chosen, team)
+        console.print(f"wrote {len(written)} files", highlight=False)
+        out_console.print("\n".join(str(p) for p in written), highlight=False, soft_wrap=True)
+
+
 @app.command("tools")
 def list_tools() -> None:
     """Stages, tools, pinned versions and the state of their environments."""
