@@ -40,3 +40,14 @@ def test_the_warmup_round_runs_on_the_stages_warmup_sizes_and_measured_rounds_on
     assert trial_sizes(measured, settings) == TRACKING.settings(quick=True)
     # A run stored before warm-up sizes existed resumes with its own sizes throughout.
     assert trial_sizes(warmup, {"sizes": settings["sizes"]}) == TRACKING.settings(quick=True)
+
+
+def test_checks_run_side_by_side_and_every_measured_trial_alone():
+    from bakeoff.host.bake import machine_groups
+    from bakeoff.host.plan import Trial
+
+    checks = [Trial("s", name, "check", 1, 60) for name in ("a", "b", "c")]
+    measured = [Trial("s", name, "sweep", 1, 60) for name in ("a", "b")]
+    later_check = Trial("t", "a", "check", 1, 60)
+    groups = machine_groups([*checks, *measured, later_check])
+    assert groups == [checks, [measured[0]], [measured[1]], [later_check]]

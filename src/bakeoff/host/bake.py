@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -122,14 +123,14 @@ def trial_sizes(trial: Trial, settings: dict) -> dict:
 
 
 def execute(trial: Trial, entry: Entry, env: EnvOutcome, *, run_id: str, run_dir: Path, data_dir: Path,
-            settings: dict, keep_scratch: bool) -> TrialRecord:
+            settings: dict, keep_scratch: bool, stop: threading.Event | None = None) -> TrialRecord:
     """Run one trial (or record why it cannot run) as a record ready to store."""
     record = TrialRecord(trial.trial_id, trial.stage, trial.entry, trial.kind, trial.round, status=OK)
     if env.status != OK:
         record.status, record.reason = FAILED, f"environment could not be built: {env.error}"
         return record
     outcome: TrialOutcome = run_trial(trial, entry, env.python, run_id=run_id, run_dir=run_dir, data_dir=data_dir,
-                                      settings=settings, keep_scratch=keep_scratch)
+                                      settings=settings, keep_scratch=keep_scratch, stop=stop)
     record.status, record.reason, record.seconds = outcome.status, outcome.reason, outcome.seconds
     record.log = str(outcome.log.relative_to(run_dir))
     if outcome.result is not None:
@@ -297,30 +298,76 @@ def fit_budget(options: RunOptions, selection: Selection, store: Store) -> tuple
 
 def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
     """Every trial still owed, in plan order. A tool whose check failed skips its other trials
-    (they could only repeat the same failure), recorded as skipped with the check's reason."""
+    (they could only repeat the same failure), recorded as skipped with the check's reason.
+    Trials that measure nothing (the checks) run two at a time; a measured trial always has the
+    machine to itself."""
     todo = pending(run.selection, run.store, run.run_id, run.settings["repeats"], run.settings.get("timeout"))
     for record in run.store.trials(run.run_id):  # a resumed run remembers its failed checks
         if record.kind == CHECK_KIND and record.status != OK:
             run.failed_checks[(record.stage, record.entry)] = record.reason
     entries = {(e.stage, e.name): e for e in run.selection.entries}
     progress.trials_start(run, len(todo), estimate(run, todo))
+
+    def one(trial: Trial, stop: threading.Event | None = None) -> TrialRecord:
+        entry = entries[(trial.stage, trial.entry)]
+        why = run.failed_checks.get((trial.stage, trial.entry))
+        if why is not None:
+            return TrialRecord(trial.trial_id, trial.stage, trial.entry, trial.kind, trial.round, status=SKIPPED,
+                               reason=f"check failed: {why}")
+        return execute(trial, entry, run.envs[entry.tool.name], run_id=run.run_id, run_dir=run.run_dir,
+                       data_dir=run.data_dir, settings=trial_sizes(trial, run.settings),
+                       keep_scratch=options.keep_scratch, stop=stop)
+
+    def done(trial: Trial, record: TrialRecord) -> None:
+        if trial.kind == CHECK_KIND and record.status != OK:
+            run.failed_checks[(trial.stage, trial.entry)] = record.reason
+        run.store.record_trial(run.run_id, record)
+        env = run.envs[entries[(trial.stage, trial.entry)].tool.name]
+        # A tool whose env failed was reported by the env step; its trials all fail alike.
+        progress.trial_done(trial, record, reported=env.status != OK or record.status == SKIPPED)
+
     with run.phases.timing("trials"):
-        for trial in todo:
-            progress.trial_start(trial)
-            entry = entries[(trial.stage, trial.entry)]
-            env = run.envs[entry.tool.name]
-            why = run.failed_checks.get((trial.stage, trial.entry))
-            if why is not None:
-                record = TrialRecord(trial.trial_id, trial.stage, trial.entry, trial.kind, trial.round, status=SKIPPED,
-                                     reason=f"check failed: {why}")
+        for group in machine_groups(todo):
+            if len(group) == 1:
+                progress.trial_start(group[0])
+                done(group[0], one(group[0]))
             else:
-                record = execute(trial, entry, env, run_id=run.run_id, run_dir=run.run_dir, data_dir=run.data_dir,
-                                 settings=trial_sizes(trial, run.settings), keep_scratch=options.keep_scratch)
-                if trial.kind == CHECK_KIND and record.status != OK:
-                    run.failed_checks[(trial.stage, trial.entry)] = record.reason
-            run.store.record_trial(run.run_id, record)
-            # A tool whose env failed was reported by the env step; its trials all fail alike.
-            progress.trial_done(trial, record, reported=env.status != OK or why is not None)
+                run_side_by_side(group, one, done, progress)
+
+
+SIDE_BY_SIDE = 2  # unmeasured trials at once: the machine's two cores, each waiting half the time
+
+
+def machine_groups(todo: list[Trial]) -> list[list[Trial]]:
+    """Consecutive trials that measure nothing (checks) form one group, run side by side;
+    every other trial is a group of its own."""
+    groups: list[list[Trial]] = []
+    for trial in todo:
+        if trial.kind == CHECK_KIND and groups and groups[-1][0].kind == CHECK_KIND:
+            groups[-1].append(trial)
+        else:
+            groups.append([trial])
+    return groups
+
+
+def run_side_by_side(group: list[Trial], one: Callable, done: Callable, progress: Progress) -> None:
+    """Run the group's trials SIDE_BY_SIDE at a time; records are stored (and shown) in this
+    thread as each ends. On Ctrl-C every running trial is told to stop and ends its processes
+    before the interrupt goes on."""
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=SIDE_BY_SIDE)
+    try:
+        futures = {}
+        for trial in group:
+            progress.trial_start(trial)
+            futures[pool.submit(one, trial, stop)] = trial
+        for future in as_completed(futures):
+            done(futures[future], future.result())
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def bake_run(options: RunOptions, progress: Progress) -> Run:

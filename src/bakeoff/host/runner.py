@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,25 @@ def trial_environment(scratch: Path, marker: str, entry: Entry) -> dict[str, str
     return env
 
 
+def wait_for(process: subprocess.Popen, timeout: float, stop: threading.Event | None) -> int:
+    """The worker's exit code. Raises TimeoutExpired after `timeout` s, and KeyboardInterrupt
+    when `stop` is set: a trial run beside others (bake.run_trials) is in a thread, which no
+    Ctrl-C reaches, so the main thread asks it to stop through the event."""
+    if stop is None:
+        return process.wait(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return process.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if stop.is_set():
+                raise KeyboardInterrupt from None
+            if time.monotonic() >= deadline:
+                raise
+
+
 def run_trial(trial: Trial, entry: Entry, python: Path, *, run_id: str, run_dir: Path, data_dir: Path,
-              settings: dict, keep_scratch: bool = False) -> TrialOutcome:
+              settings: dict, keep_scratch: bool = False, stop: threading.Event | None = None) -> TrialOutcome:
     slug = trial.trial_id.replace("/", "__")
     scratch = run_dir / "scratch" / slug
     shutil.rmtree(scratch, ignore_errors=True)  # a resumed trial starts clean
@@ -78,7 +96,7 @@ def run_trial(trial: Trial, entry: Entry, python: Path, *, run_id: str, run_dir:
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=scratch,
                                    env=trial_environment(scratch, marker, entry), start_new_session=True)
         try:
-            code = process.wait(timeout=trial.timeout)
+            code = wait_for(process, trial.timeout, stop)
             if code != 0:
                 status, reason = FAILED, f"worker exited with code {code}: {last_line(log)}"
         except subprocess.TimeoutExpired:
