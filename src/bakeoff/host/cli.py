@@ -511,6 +511,46 @@ def rehearse(
         raise typer.Exit(1 if failed else 0)
 
 
+@app.command("walkthrough")
+def walkthrough(
+    stages: list[str] = typer.Argument(None, help="Stages whose walkthrough to build (default: every one)."),
+    execute: bool = typer.Option(True, "--execute/--no-execute", help="Run the notebook (a real small run of the stage)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the .ipynb and .html (default: walkthroughs/)."),
+) -> None:
+    """Build a stage's walkthrough: walkthroughs/STAGE.py (jupytext) -> executed .ipynb -> offline .html."""
+    from bakeoff.host import walkthroughs
+
+    with clean_errors():
+        chosen = [walkthroughs.known_stage(s) for s in stages] if stages else walkthroughs.stages()
+        for stage in chosen:
+            with console.status(f"walkthrough {stage}: {'executing' if execute else 'converting'}"):
+                written = walkthroughs.build(stage, execute_it=execute, out=out)
+            out_console.print(" ".join(str(p) for p in written), highlight=False, soft_wrap=True)
+
+
+@app.command("fresh")
+def fresh(
+    rerun: bool = typer.Option(False, "--rerun", help="Re-execute the stale walkthroughs, then check again."),
+) -> None:
+    """Are the shipped walkthroughs and worked example still what the current locks, data and code give? Exit 1 when one is stale."""
+    from bakeoff.host import freshness, walkthroughs
+
+    with clean_errors():
+        found = freshness.check_all()
+        if rerun:
+            for item in (i for i in found if not i.fresh and i.stage):
+                console.print(f"re-executing {item.artefact}", highlight=False)
+                walkthroughs.build(item.stage)
+            found = freshness.check_all()
+        for item in found:
+            style = "green" if item.fresh else "yellow"
+            out_console.print(f"[{style}]{item.line()}[/]", highlight=False, soft_wrap=True)
+        stale = [i for i in found if not i.fresh]
+        if any(not i.stage for i in stale):
+            console.print("the worked example is remade with a new run: see examples/README.md", highlight=False)
+        raise typer.Exit(1 if stale else 0)
+
+
 @envs_app.command("build")
 def envs_build(
     tools: Optional[str] = typer.Option(None, "--tools", "-t", help="Comma-separated tools (default: all)."),
