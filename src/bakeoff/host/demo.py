@@ -207,13 +207,13 @@ def demo_home(home: Path, stage: str) -> Path:
 def rehearse(stage: str, home: Path, *, steps: str | None, say: Callable[[str], None]) -> int:
     """Run every step live and record the verified ones; the number of steps that failed. The whole
     rehearsal, as shown, also goes into a cast with a marker per step, and a page that plays it."""
-    from bakeoff.host import recording
+    from bakeoff.host import recording as screencast  # not `recording`: that is this module's reader of a step
     from bakeoff.host.bake import new_run_id
 
     script_steps = script(stage)
     chosen, out, rehearsal_id = pick(script_steps, steps), demo_home(home, stage), new_run_id()
-    cast_name, page_name = recording.names([n for n, _ in chosen], len(script_steps))
-    cast = recording.CastWriter(rehearsal_folder(home, stage) / cast_name,
+    cast_name, page_name = screencast.names([n for n, _ in chosen], len(script_steps))
+    cast = screencast.CastWriter(rehearsal_folder(home, stage) / cast_name,
                                 title=f"bakeoff rehearse {stage}: rehearsal {rehearsal_id}")
     shell_say, say = say, cast.tee(say)
     failed = 0
@@ -229,7 +229,7 @@ def rehearse(stage: str, home: Path, *, steps: str | None, say: Callable[[str], 
             say(f"[bold red]not recorded[/]: {escape(outcome.diagnosis)}")
     say(f"rehearsal {rehearsal_id}: recorded {len(chosen) - failed} of {len(chosen)} steps"
         + (f"; fix the failed ones and rehearse again" if failed else ""))
-    page = recording.write_page(cast.close(), cast.path.with_name(page_name),
+    page = screencast.write_page(cast.close(), cast.path.with_name(page_name),
                                 command=f"bakeoff rehearse {stage}" + (f" --steps {steps}" if steps else ""))
     shell_say(f"recording (chapters, search; opens offline in a browser): {page}")
     return failed
@@ -237,7 +237,7 @@ def rehearse(stage: str, home: Path, *, steps: str | None, say: Callable[[str], 
 
 def demo(stage: str, home: Path, *, steps: str | None, say: Callable[[str], None]) -> tuple[int, int, int]:
     """Every step live; a failed one shows its diagnosis, then its recording. (live, recorded, total)"""
-    from bakeoff.host import recording
+    from bakeoff.host.recording import WHOLE_PAGE
 
     script_steps = script(stage)
     chosen, out = pick(script_steps, steps), demo_home(home, stage)
@@ -261,7 +261,7 @@ def demo(stage: str, home: Path, *, steps: str | None, say: Callable[[str], None
         for line in saved["output"].splitlines():
             say(f"[yellow]|[/] {escape(line)}")
         say(f"[bold black on yellow]==== end of RECORDED output (step {number}) ====[/]")
-        if (page := rehearsal_folder(home, stage) / recording.WHOLE_PAGE).is_file():
+        if (page := rehearsal_folder(home, stage) / WHOLE_PAGE).is_file():
             say(f"[dim]the whole rehearsal, to replay or search:[/] {page}")
     missing = len(chosen) - live - recorded
     say(f"[bold]live {live} of {len(chosen)} steps, recorded {recorded}[/]"
