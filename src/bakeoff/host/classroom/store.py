@@ -162,7 +162,8 @@ def _sqlite_engine(url: sa.URL) -> Engine:
 class ClassStore:
     """An open, up-to-date class store. Use as a context manager, or call close()."""
 
-    def __init__(self, url: str, *, must_exist: bool = False) -> None:
+    def __init__(self, url: str, *, must_exist: bool = False, upgrade_to: int = SCHEMA_VERSION) -> None:
+        """`upgrade_to` below SCHEMA_VERSION leaves an older store (the tests make one to migrate)."""
         self.url = engine_url(url)
         self.name = shown(self.url)
         if self.url.drivername == "sqlite":
@@ -179,7 +180,7 @@ class ClassStore:
         else:
             self.engine = sa.create_engine(self.url, connect_args={"connect_timeout": 10})
         try:
-            self.schema_version = self._migrate(SCHEMA_VERSION)
+            self.schema_version = self._migrate(upgrade_to)
         except BaseException:
             self.engine.dispose()
             raise
@@ -214,7 +215,7 @@ class ClassStore:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             tables = set(sa.inspect(conn).get_table_names())
             if "meta" in tables:
-                found = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).tuples().all())
+                found = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).all())
                 if found.get("store") != STORE_KIND:
                     raise ConfigError(f"{self.name} is not a bakeoff class store (its meta table is another "
                                       "program's); fix: publish to a new file or database")
@@ -255,7 +256,7 @@ class ClassStore:
             pocs: dict[int, list[PocFile]] = {}
             for p in conn.execute(sa.select(poc_files).order_by(poc_files.c.id)):
                 pocs.setdefault(p.publication_id, []).append(PocFile(p.stage, p.tool, p.text))
-            notes = dict(conn.execute(sa.select(exemplars.c.publication_id, exemplars.c.note)).tuples().all())
+            notes = dict(conn.execute(sa.select(exemplars.c.publication_id, exemplars.c.note)).all())
             rows = conn.execute(sa.select(publications).order_by(publications.c.id)).mappings().all()
         fields = [c.name for c in publications.columns if c.name not in ("id", "published_at")]
         return [Stored(id=r["id"], published_at=r["published_at"], exemplar=notes.get(r["id"]),
