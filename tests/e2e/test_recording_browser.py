@@ -4,7 +4,8 @@ a real `bakeoff rehearse tracking --steps 1-3` (the lineup, `bakeoff check jsonl
 check tensorboard`), in a temporary BAKEOFF_HOME that links the shared envs and data, as
 tests/e2e/test_demo.py does. Checked as an instructor would use it: no console errors, one
 chapter per step, a click on a chapter moves the player there, and text only step 2 printed,
-typed into the search box, lands the player inside step 2 with step 2 marked as the match."""
+typed into the search box, lands the player inside step 2 with step 2 marked as the match, and
+"show the line" goes on to the moment that line was printed."""
 
 import json
 import os
@@ -81,6 +82,10 @@ def test_chapters_and_search_move_the_player(rehearsed, page, tmp_path):  # noqa
     classes = [chapters.nth(i).get_attribute("class") or "" for i in range(3)]
     assert "matched" in classes[1] and "current" in classes[1]
     assert all("matched" not in classes[i] for i in (0, 2))
+
+    line_time = next(t for t, code, data in events if code == "o" and ONLY_IN_STEP_2 in data)
+    page.locator("#to-line").click()  # from the step's start on to the line itself
+    page.wait_for_function(f"Math.abs(window.rehearsal.player.getCurrentTime() - {line_time}) < 0.05")
 
     page.locator("#search").fill("no step printed this 1f0c")
     page.wait_for_function("document.getElementById('search-status').textContent.includes('not in the recording')")
