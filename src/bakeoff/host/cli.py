@@ -237,6 +237,33 @@ def show_verdicts(decision: Decision | None) -> None:
         console.print(f"{stage.stage}: {stage.verdict.headline} ({stage.verdict.stability})", highlight=False, soft_wrap=True)
 
 
+@app.command("compare")
+def compare_runs(
+    first: str = typer.Argument(..., help="A run id, `latest` or a run folder: typically the quick run."),
+    second: str = typer.Argument(..., help="The run to compare it with: typically a full run of the same stages."),
+    out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the run folders."),
+    min_tau: Optional[float] = typer.Option(None, "--min-tau", min=-1, max=1, help="Exit 1 when a headline metric's tau is below this."),
+) -> None:
+    """Do two runs rank the tools alike? Kendall's tau per stage and headline metric."""
+    from bakeoff.host.decide.agreement import agreement, below_target
+
+    with clean_errors():
+        a, _ = load_results(first, out)
+        b, _ = load_results(second, out)
+        rows = agreement(a, b)
+        if not rows:
+            raise ConfigError(f"runs {a['run_id']} and {b['run_id']} share no stage with a headline metric; "
+                              "fix: compare runs of the same stages")
+        table = Table("stage", "headline metric", "tools", "Kendall tau",
+                      title=f"{a['run_id']} ({'quick' if a['settings'].get('quick') else 'full'}) against "
+                            f"{b['run_id']} ({'quick' if b['settings'].get('quick') else 'full'})")
+        for r in rows:
+            table.add_row(r.stage, r.label, str(r.tools), f"{r.tau:.2f}" if r.tau is not None else f"— ({r.why_none})")
+        out_console.print(table)
+        if min_tau is not None and below_target(rows, min_tau):
+            raise typer.Exit(1)
+
+
 @app.command("decide")
 def decide_run(
     run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
@@ -272,22 +299,29 @@ def report(
 
 @app.command()
 def check(
-    tool: str = typer.Argument(..., help="The tool to check (its folder name, as `bakeoff tools` lists it)."),
+    tools: str = typer.Argument(..., help="Tool(s) to check, comma-separated, or `all` (folder names, as `bakeoff tools` lists them)."),
     offline: bool = typer.Option(False, "--offline", help="Build a missing env from uv's cache only."),
 ) -> None:
-    """Check a tool against its stage contract inside its own env: import, contract, options, one smoke call."""
+    """Check tools against their stage contract inside their own envs: import, contract, options, one smoke call."""
     with clean_errors():
-        chosen = pick_tools(tool)[0]
-        outcomes = bake.check_tool(chosen, offline=offline, on_env=lambda o: console.print(
+        chosen = pick_tools(None if tools == "all" else tools)
+
+        def shown(tool: registry.Tool, outcomes: list[bake.CheckOutcome]) -> None:
+            for o in outcomes:
+                mark = "[green]ok[/]" if o.ok else "[bold red]failed[/]"
+                out_console.print(f"{o.stage} · {o.entry}: {mark} {o.message}", highlight=False, soft_wrap=True)
+
+        results = bake.check_tools(chosen, offline=offline, on_tool=shown, on_env=lambda o: console.print(
             f"  env {o.tool}: " + (("built" if o.built else "ready") if o.status == OK else f"[red]failed[/]: {o.error}"),
             highlight=False))
-        if not outcomes:
-            raise ConfigError(f"tool {tool!r} serves no stage; fix: add a [stages.<stage>.<entry>] table to its tool.toml")
-        for o in outcomes:
-            mark = "[green]ok[/]" if o.ok else "[bold red]failed[/]"
-            out_console.print(f"{o.stage} · {o.entry}: {mark} {o.message}", highlight=False, soft_wrap=True)
-        if not all(o.ok for o in outcomes):
-            console.print(f"log: {next(o.log for o in outcomes if not o.ok)}", highlight=False)
+        failed = [o for outcomes in results.values() for o in outcomes if not o.ok]
+        if failed:
+            console.print("log: " + ", ".join(str(o.log) for o in failed), highlight=False, soft_wrap=True)
+        idle = [name for name, outcomes in results.items() if not outcomes]
+        if idle:
+            raise ConfigError(f"tool {', '.join(idle)} serves no stage; fix: add a [stages.<stage>.<entry>] "
+                              "table to its tool.toml")
+        if failed:
             raise typer.Exit(2)
 
 
