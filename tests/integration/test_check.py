@@ -1,5 +1,6 @@
-"""`bakeoff check TOOL` for every registered tool, in its own env: import, contract, options and
-one smoke call. One parametrized test over the registry, so a new tool is covered by being added."""
+"""`bakeoff check` for every registered tool, in its own env: import, contract, options and one
+smoke call. One `bakeoff check all` (two tools at a time, as a user would run it before class),
+then one parametrized test per tool over its lines, so a new tool is covered by being added."""
 
 import pytest
 
@@ -7,18 +8,39 @@ from bakeoff.host import registry
 from tests.conftest import bakeoff_cli
 
 pytestmark = pytest.mark.slow
-TOOLS = sorted({e.tool.name for e in registry.entries()})
+ENTRIES = {}
+for _entry in registry.entries():
+    ENTRIES.setdefault(_entry.tool.name, []).append(f"{_entry.stage} · {_entry.name}")
+TOOLS = sorted(ENTRIES)
 # A tool that cannot be installed here keeps its row with the reason; its check says so.
 UNINSTALLABLE = {"alibi_detect"}
 
 
+@pytest.fixture(scope="module")
+def checked():
+    done = bakeoff_cli("check", "all", timeout=3000)
+    lines = {}
+    for line in done.stdout.splitlines():
+        head, _, rest = line.partition(": ")
+        lines[head] = rest
+    return done, lines
+
+
 @pytest.mark.parametrize("tool", TOOLS)
-def test_every_registered_tool_passes_its_check(tool):
-    done = bakeoff_cli("check", tool)
-    if tool in UNINSTALLABLE and "environment could not be built" in done.stdout:
-        pytest.skip(f"{tool} cannot be installed here: {done.stdout.strip()[:200]}")
-    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
-    assert "ok" in done.stdout
+def test_every_registered_tool_passes_its_check(tool, checked):
+    done, lines = checked
+    for entry in ENTRIES[tool]:
+        said = lines.get(entry)
+        assert said is not None, f"no line for {entry}:\n{done.stdout}\n{done.stderr[-2000:]}"
+        if tool in UNINSTALLABLE and "environment could not be built" in said:
+            pytest.skip(f"{tool} cannot be installed here: {said[:200]}")
+        assert said.startswith("ok "), f"{entry}: {said}\n{done.stderr[-2000:]}"
+
+
+def test_check_all_exits_0_only_when_every_check_passed(checked):
+    done, lines = checked
+    all_ok = all(text.startswith("ok ") for text in lines.values() if text)
+    assert (done.returncode == 0) == all_ok, done.stderr[-2000:]
 
 
 def test_a_broken_adapter_fails_its_check_with_one_line_and_exit_2(tmp_path):

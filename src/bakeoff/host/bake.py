@@ -400,6 +400,22 @@ class CheckOutcome:
     log: Path
 
 
+def check_tools(tools: list[registry.Tool], *, offline: bool = False,
+                on_tool: Callable[[registry.Tool, list[CheckOutcome]], None] = lambda tool, outcomes: None,
+                on_env: Callable[[EnvOutcome], None] = lambda outcome: None) -> dict[str, list[CheckOutcome]]:
+    """`bakeoff check A,B,...`: each tool's check, SIDE_BY_SIDE tools at a time (a check
+    measures nothing); `on_tool` hears of each tool as it ends, in this thread, `on_env` of
+    its env from the thread checking it."""
+    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
+        futures = {pool.submit(check_tool, tool, offline=offline, on_env=on_env): tool for tool in tools}
+        found = {}
+        for future in as_completed(futures):
+            tool = futures[future]
+            found[tool.name] = future.result()
+            on_tool(tool, found[tool.name])
+    return {tool.name: found[tool.name] for tool in tools}
+
+
 def check_tool(tool: registry.Tool, *, offline: bool = False,
                on_env: Callable[[EnvOutcome], None] = lambda outcome: None) -> list[CheckOutcome]:
     """`bakeoff check TOOL`: in the tool's own env, for every entry: import the adapter, check it
