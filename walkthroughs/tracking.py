@@ -41,8 +41,8 @@ from bakeoff.host.report.stage import build_stage
 from bakeoff.stages.spec import all_specs, resolve
 
 STAGE = "tracking"
-# With the baseline, which always runs. TensorBoard (event files, no server) is the cheapest real tracker to run and still shows every probe: a local UI, search, the model round trip.
-TOOLS = ['tensorboard']
+# With the baseline, which always runs. DVCLive (plain files beside the code, no server) is among the cheapest trackers to run, and it reads values back exactly, so the decision has a real candidate.
+TOOLS = ['dvclive']
 REPEATS = 1  # the walkthrough's time budget; the memo's figures use 3 (--quick) or 5 repeats
 PROFILE = PROJECT_DIR / "profiles" / "student.toml"
 RUNS = walkthroughs.runs_folder(STAGE)
@@ -82,7 +82,7 @@ pd.DataFrame([{"probe": k, "what it checks": p.label, "core check": p.core} for 
 # ## Run
 # *Same in the [memo](../examples/student-quick/report.html#stage-tracking-reproduce) (`#stage-tracking-reproduce`) · live: `bakeoff demo tracking --steps 5`*
 #
-# A real run, as you would type it: the baseline and `tensorboard`, quick sizes, one measured repeat. Each
+# A real run, as you would type it: the baseline and `dvclive`, quick sizes, one measured repeat. Each
 # trial is a fresh process in the tool's own env; the warm-up round is discarded.
 
 # %%

@@ -162,6 +162,20 @@ OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 """
 
 
+SVG_NAMESPACE = 'xmlns="http://www.w3.org/2000/svg"'
+
+
+def standalone_svg(notebook):
+    """The report's charts are drawn to sit inside an HTML page, without the SVG namespace; an
+    SVG output shown as an image (as nbconvert and Jupyter show it) needs it, so add it."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            svg = output.get("data", {}).get("image/svg+xml")
+            if svg and "xmlns=" not in svg.split(">", 1)[0]:
+                output["data"]["image/svg+xml"] = svg.replace("<svg", f"<svg {SVG_NAMESPACE}", 1)
+    return notebook
+
+
 def to_html(notebook) -> str:
     import jinja2
     from nbconvert import HTMLExporter
@@ -188,7 +202,7 @@ def build(stage: str, *, execute_it: bool = True, out: Path | None = None, proje
     else:
         notebook = jupytext.read(where["source"])
     written = [folder / f"{stage}.ipynb", folder / f"{stage}.html"]
-    nbformat.write(notebook, written[0])
+    nbformat.write(standalone_svg(notebook), written[0])
     written[1].write_text(to_html(notebook), encoding="utf-8")
     return written
 
