@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import kendalltau
+from bakeoff.host.decide.stability import kendall_tau
 
 TARGET_TAU = 0.9
 
@@ -56,9 +56,10 @@ def agreement(first: dict[str, Any], second: dict[str, Any]) -> list[MetricAgree
                                             "every tool ties in one run: no order to compare"))
             else:
                 rows.append(MetricAgreement(name, metric, spec["label"], len(common),
-                                            round(float(kendalltau(x, y).statistic), 2)))
+                                            round(float(kendall_tau(x, y)), 2)))
     return rows
 
 
 def below_target(rows: list[MetricAgreement], target: float = TARGET_TAU) -> list[MetricAgreement]:
     return [r for r in rows if r.tau is not None and r.tau < target]
+

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scipy.stats import kendalltau
-
 from bakeoff.host.decide.decision import Decision, StageDecision
 
 SETTLE = "more repeats (--repeats 10) or a full run (without --quick)"
@@ -48,7 +46,7 @@ def tau(first: StageDecision, second: StageDecision, criterion: str | None) -> f
     x, y = [point(a[t]) for t in common], [point(b[t]) for t in common]
     if len(set(x)) < 2 or len(set(y)) < 2:  # all tied in one run: the order says nothing
         return None
-    value = kendalltau(x, y).statistic
+    value = kendall_tau(x, y)
     return None if value != value else round(float(value), 2)  # NaN -> None
 
 
@@ -73,3 +71,11 @@ def confirm(first: Decision, second: Decision, repeat_run: str) -> Decision:
         confirmation = Confirmation(repeat_run, held, other.verdict.headline, taus, text)
         stages.append(replace(stage, verdict=replace(stage.verdict, stability=text), confirmation=confirmation))
     return replace(first, stages=stages)
+
+
+def kendall_tau(x: list[float], y: list[float]) -> float:
+    """Kendall's tau-b (scipy's). Imported here: scipy.stats takes seconds to import, and
+    every bakeoff command would otherwise pay for it at start."""
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(x, y).statistic)
