@@ -245,7 +245,7 @@ def compare_runs(
     min_tau: Optional[float] = typer.Option(None, "--min-tau", min=-1, max=1, help="Exit 1 when a headline metric's tau is below this."),
 ) -> None:
     """Do two runs rank the tools alike? Kendall's tau per stage and headline metric."""
-    from bakeoff.host.decide.agreement import agreement, below_target
+    from bakeoff.host.decide.rank_agreement import agreement, below_target
 
     with clean_errors():
         a, _ = load_results(first, out)

@@ -4,7 +4,7 @@ import copy
 import json
 from pathlib import Path
 
-from bakeoff.host.decide.agreement import agreement, below_target
+from bakeoff.host.decide.rank_agreement import agreement, below_target
 from tests.conftest import bakeoff_cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "student-quick"
