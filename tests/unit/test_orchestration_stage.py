@@ -1,7 +1,10 @@
-"""Pure parts of the orchestration stage: the a + b*N fit, workflows as data, the spec and the
-report section drawn from figure data."""
+"""Pure parts of the orchestration stage: the a + b*N fit, workflows as data, the task
+functions by path and by value (same final bytes), the spec and the report section drawn from
+figure data."""
 
+import pickle
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import pytest
 
@@ -10,6 +13,9 @@ from bakeoff.stages.orchestration.figures import FanOutFit, FanOutPoint, Pipelin
 from bakeoff.stages.orchestration.fit import fit_line
 from bakeoff.stages.orchestration.section import figures
 from bakeoff.stages.orchestration.spec import ORCHESTRATION
+from bakeoff.stages.orchestration.tasks import FINAL_OUTPUTS
+from bakeoff.stages.orchestration.workload import Mismatch, check_pipeline
+from bakeoff.stages.orchestration.contract import RunRecord
 
 
 def test_fit_line_recovers_a_and_b():
@@ -34,6 +40,57 @@ def test_workflow_round_trips_and_knows_its_graph(tmp_path):
     assert fan.call(fan.tasks[3], {}) == 3  # the copied task module, imported from flows/
 
 
+def test_value_passing_gives_the_same_final_bytes_as_by_path(tmp_path, data_dir, monkeypatch):
+    """The task functions return frames and the model by value; however they travel (in memory,
+    or pickled and loaded as an IO manager, artifacts or a manager process do), the final files
+    equal those of the by-path chain bit for bit, and no intermediate file is written."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    job = {"data_dir": str(data_dir), "rows": 2_000, "max_iter": 5, "seed": 2013}
+    by_path = workflows.pipeline("p", tmp_path / "flows", tmp_path / "runs", job)
+    values = workflows.run_in_order(by_path)
+    assert all(isinstance(v, str) and "@" in v for v in values.values())
+    expected = workflows.output_digests(by_path.work)
+    assert len(expected) == 7 and set(FINAL_OUTPUTS) < set(expected)
+
+    in_memory = workflows.pipeline("v", tmp_path / "flows", tmp_path / "runs", job, passing="value")
+    values = workflows.run_in_order(in_memory)
+    assert type(values["features"]).__name__ == "DataFrame" and hasattr(values["train"], "predict_proba")
+    assert workflows.output_digests(in_memory.work) == {k: expected[k] for k in FINAL_OUTPUTS}
+
+    pickled = workflows.pipeline("pk", tmp_path / "flows", tmp_path / "runs", job, passing="value")
+    carried: dict = {}
+    for task in pickled.tasks:  # every value through pickle, as Dagster's fs_io_manager carries it
+        carried[task.name] = pickle.loads(pickle.dumps(pickled.call(task, carried)))
+    assert workflows.output_digests(pickled.work) == {k: expected[k] for k in FINAL_OUTPUTS}
+
+
+def test_check_pipeline_by_value_refuses_files_passed_on_the_side(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    job = {"data_dir": str(data_dir), "rows": 1_000, "max_iter": 2, "seed": 2013}
+    reference = workflows.pipeline("ref", tmp_path / "flows", tmp_path / "runs", job)
+    workflows.run_in_order(reference)
+    trial = SimpleNamespace(expected=lambda: workflows.output_digests(reference.work))
+    value = workflows.pipeline("val", tmp_path / "flows", tmp_path / "runs", job, passing="value")
+    workflows.run_in_order(value)
+    check_pipeline(trial, value, RunRecord(run_id="v", success=True))
+    (value.work / "out" / "features").mkdir()
+    (value.work / "out" / "features" / "features.parquet").write_bytes(b"a frame written on the side")
+    with pytest.raises(Mismatch, match="features/features.parquet"):
+        check_pipeline(trial, value, RunRecord(run_id="v", success=True))
+
+
+def test_workflow_refuses_an_unknown_passing(tmp_path):
+    with pytest.raises(ValueError):
+        workflows.pipeline("x", tmp_path / "flows", tmp_path / "runs", {}, passing="xcom")
+
+
+def test_idiomatic_passing_is_its_own_unscored_metric():
+    by_path, by_value = ORCHESTRATION.metrics["pipeline_seconds"], ORCHESTRATION.metrics["pipeline_value_seconds"]
+    assert by_path.headline and by_path.criterion == "speed"
+    assert not by_value.headline and by_value.criterion == "shown"
+    assert "by path" in by_path.label and "idiomatic" in by_value.label
+
+
 def test_spec_names_criteria_and_one_core_probe():
     assert ORCHESTRATION.core_probes() == ("outputs_identical",)
     assert ORCHESTRATION.constraint_probe("ui") == "local_ui"
@@ -47,13 +104,22 @@ def test_section_draws_from_figure_data():
                         a_seconds=1.0, b_seconds=b_ms / 1000)
         timeline = PipelineTimeline(source="test", wall_seconds=3.0,
                                     bars=[TaskBar("prepare", 0.1, 0.5), TaskBar("train", 0.5, 2.5)])
+        metrics = {"per_task_ms": {"median": b_ms, "ci95": [b_ms * 0.9, b_ms * 1.1]},
+                   "pipeline_seconds": {"median": 3.0, "ci95": [2.5, 3.5]}}
+        facts = {"passing": "by path: references", "passing_value": "unsupported: only files"}
+        if baseline:
+            metrics["pipeline_value_seconds"] = {"median": 2.0, "ci95": [1.5, 2.5]}
+            facts["passing_value"] = "in memory: return values"
         return {"baseline": baseline, "figures": {fit.KIND: fit.dump(), timeline.KIND: timeline.dump()},
-                "metrics": {"per_task_ms": {"median": b_ms, "ci95": [b_ms * 0.9, b_ms * 1.1]}}}
+                "metrics": metrics, "facts": facts}
 
     out = figures({"tools": {"plain_python": tool(True, 0.1), "prefect": tool(False, 50.0)}})
     assert [f.title for f in out] == ["Run time against the number of tasks", "Fixed cost a and per-task overhead b",
-                                      "One pipeline run per tool"]
+                                      "Data passing: by path and each tool's own way", "One pipeline run per tool"]
     for figure in out:
         ET.fromstring(figure.svg)
-    assert "| prefect | train | 0.500 | 2.500 | 1 | test |" in out[2].text
+    passing = out[2].text
+    assert "| plain_python | 3.00 [2.50, 3.50] | 2.00 [1.50, 2.50] | by path: references | in memory: return values |" in passing
+    assert "| prefect | 3.00 [2.50, 3.50] | unsupported | by path: references | unsupported: only files |" in passing
+    assert "| prefect | train | 0.500 | 2.500 | 1 | test |" in out[3].text
     assert figures({"tools": {}}) == []

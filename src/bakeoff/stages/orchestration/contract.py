@@ -13,7 +13,11 @@ Call order, within one trial (one fresh worker process):
 The workflow (workflow.py) names the stage's task functions and their dependencies; an
 adapter only wires them into its tool (tasks, ops, nodes, steps) and runs them: each task's
 body is `workflow.call(task, upstream_values)` in whichever process the tool runs it. Data is
-passed by path (each task returns a reference string). Everything must run on
+passed as `workflow.passing` says: "path" (each task returns a reference string: the
+comparison) or "value" (the task functions return the DataFrames and the model, and the tool
+carries them its own way: an IO manager, artifacts, XCom, task results, datasets, as
+`passing_value` states). A tool that cannot carry them its documented way raises Unsupported
+from `run` for a value workflow. Everything must run on
 `workflow.workers` (two) workers where the tool runs tasks in parallel at all. A knob the tool
 has no feature for (retries, a per-task time limit, a cache) raises Unsupported: never a
 workaround outside the tool, which would credit the tool with our code.
@@ -53,6 +57,8 @@ class OrchestrationAdapter:
 
     # How data passes between tasks in this adapter's runs, as the report states it.
     passing = "by path: each task returns a reference string to its output file"
+    # How frames and models pass in a `passing="value"` workflow: the tool's idiomatic way.
+    passing_value = "in memory: each task's return value handed to the next task in the same process"
 
     def start(self, *, store: Path) -> bool:
         """Start the always-on part of this mode (server, scheduler) with its state in `store`;

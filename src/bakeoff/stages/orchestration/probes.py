@@ -18,7 +18,7 @@ from bakeoff.data.batches import TRAIN_MONTHS, VALID_MONTH, month_file
 from bakeoff.stages.contract import Unsupported, run_probe
 from bakeoff.stages.orchestration import workflow as workflows
 from bakeoff.stages.orchestration.contract import OrchestrationAdapter
-from bakeoff.stages.orchestration.tasks import executions
+from bakeoff.stages.orchestration.tasks import FINAL_OUTPUTS, executions
 from bakeoff.worker.browser import render
 from bakeoff.stages.orchestration.workload import Trial, check_pipeline, timed_run
 from bakeoff.worker.measure import timed_step
@@ -102,7 +102,7 @@ class Probes:
             first = self.adapter.run(workflow=workflow)
         except Unsupported as why:
             return {name: {"status": "unsupported", "evidence": str(why)}
-                    for name in ("cache_hit", "cache_invalidates_data", "cache_invalidates_code")}
+                    for name in ("cache_hit", "cache_invalidates_data", "cache_invalidates_code", "cache_values_fresh")}
         if not first.success:
             raise RuntimeError(f"first cached run failed: {first.error[:200]}")
 
@@ -111,7 +111,9 @@ class Probes:
             if not record.success:
                 return FAIL, f"run after {what} failed: {record.error[:160]}"
             now = succeeded(workflow.work, task)
-            expected = self._reference(job, workflow)
+            # Nothing changed: the trial's reference is a fresh computation on the same data
+            # (a copy) and code; after a change, a new one on the changed data or code.
+            expected = self.trial.expected() if what == "no change" else self._reference(job, workflow, pool)
             fresh = workflows.output_digests(workflow.work) == expected
             return now, fresh
 
@@ -152,20 +154,54 @@ class Probes:
             return PASS, "features' code changed (distance in km): features executed again; outputs equal a " \
                          "fresh computation"
 
-        outcomes["cache_hit"] = run_probe(hit)
-        outcomes["cache_invalidates_data"] = run_probe(data_change)
-        outcomes["cache_invalidates_code"] = run_probe(code_change)
+        from multiprocessing import get_context
+
+        # One spawned child computes both fresh references (each imports its own task module).
+        with get_context("spawn").Pool(1) as pool:
+            outcomes["cache_hit"] = run_probe(hit)
+            outcomes["cache_invalidates_data"] = run_probe(data_change)
+            outcomes["cache_invalidates_code"] = run_probe(code_change)
+            outcomes["cache_values_fresh"] = run_probe(lambda: self.cache_values_fresh(pool))
         return outcomes
 
-    def _reference(self, job: dict, cached: workflows.Workflow) -> dict[str, str]:
-        """Digests of every task run once, in order, on the current data and code."""
+    def cache_values_fresh(self, pool) -> Outcome:
+        """The cache again, with the frames and the model passed the tool's way (the cache then
+        keys on, and stores, the values themselves): a month changes, train must run again and
+        the final outputs must equal a fresh computation, not the cached ones."""
+        data = copy_data(Path(self.request.data_dir), Path(self.request.scratch) / "cache-values-data")
+        job = {**self.trial.job, "data_dir": str(data)}
+        workflow = workflows.pipeline("cache_values", self.trial.flows, self.trial.runs, job, cache=True,
+                                      passing="value")
+        first = self.adapter.run(workflow=workflow)  # Unsupported: no cache, or no passing by value
+        if not first.success:
+            return FAIL, f"first cached run with values failed: {first.error[:160]}"
+        before = {t: succeeded(workflow.work, t) for t in ("train", "evaluate", "register")}
+        path = month_file(data, TRAIN_MONTHS[-1])
+        frame = __import__("pandas").read_parquet(path)
+        frame.iloc[: int(len(frame) * 0.9)].to_parquet(path, index=False)
+        record = self.adapter.run(workflow=workflow)
+        if not record.success:
+            return FAIL, f"run after the data change failed: {record.error[:160]}"
+        now = {t: succeeded(workflow.work, t) for t in before}
+        ran = ", ".join(f"{t} {now[t] - before[t]}x" for t in now)
+        expected = self._reference(job, workflow, pool)
+        got = workflows.output_digests(workflow.work)
+        stale = sorted(k for k in FINAL_OUTPUTS if got.get(k) != expected.get(k))
+        if now["train"] == before["train"]:
+            return FAIL, f"month {TRAIN_MONTHS[-1]} changed, but train was not executed again (executed again: {ran})"
+        if stale:
+            return FAIL, f"train ran again after the data change, but {', '.join(stale)} differ from a fresh " \
+                         f"computation: served from the cache (executed again: {ran})"
+        return PASS, f"month {TRAIN_MONTHS[-1]} lost 10% of its rows: executed again {ran}; the final outputs equal " \
+                     "a fresh computation on the new data"
+
+    def _reference(self, job: dict, cached: workflows.Workflow, pool) -> dict[str, str]:
+        """Digests of every task run once, in order, on the current data and code (in a
+        spawned child, as the trial's reference)."""
         name = f"cache_ref_{int(time.time() * 1000)}"
         reference = workflows.pipeline(name, self.trial.flows, self.trial.runs, job)
         shutil.copyfile(cached.source, reference.source)  # the code as edited
-        from multiprocessing import get_context
-
-        with get_context("spawn").Pool(1) as pool:
-            pool.apply(workflows.run_in_order, (reference,))
+        pool.apply(workflows.run_in_order, (reference,))
         return workflows.output_digests(reference.work)
 
     def parallel_speedup(self) -> Outcome:

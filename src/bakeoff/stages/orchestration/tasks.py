@@ -7,9 +7,15 @@ workflow.py), and tools import it from there (the folder is on PYTHONPATH): a to
 processes, Airflow's task runner or Metaflow's step processes find it the same way, and the
 code-change probe can edit one function as a developer would.
 
-Data is passed by path: each task writes its output file(s) under `out/<task>/` and returns a
-reference `"<path>@<sha256 prefix>"`. The digest makes the reference change whenever the
-content does, so a tool whose cache keys on task inputs sees a changed upstream output.
+Two ways to pass data, chosen by the job's `passing` (workflow.py): "path" (the comparison):
+each task writes its output file(s) under `out/<task>/` and returns a reference
+`"<path>@<sha256 prefix>"`; the digest makes the reference change whenever the content does, so
+a tool whose cache keys on task inputs sees a changed upstream output. "value" (each tool's
+idiomatic passing, measured apart): prepare and features return the DataFrame, train the fitted
+model, evaluate the scores; the tool carries them (IO manager, artifacts, results, datasets).
+Either way a task accepts what its upstream returned, and the last tasks write the same final
+files (evaluate's predictions and scores, register's model and registry entry), which are
+compared bit for bit. The work is the same code in both: only the hand-over differs.
 
 Each execution appends one JSON line to `markers/<task>.jsonl` (start and end on the wall
 clock, pid, error if any): the resume and cache probes count executions from these files, and
@@ -20,12 +26,14 @@ the trigger latency is measured to the first task's start. Faults are switched o
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +43,12 @@ _JOB_FILE = Path(__file__).resolve().with_suffix(".json")
 JOB = json.loads(_JOB_FILE.read_text()) if _JOB_FILE.is_file() else {}
 WORK = Path(JOB.get("work", HERE))
 PIPELINE = ("prepare", "features", "train", "evaluate", "register")
+PASSING = JOB.get("passing", "path")  # "path" or "value"
+# What a task takes and returns: a reference string (by path) or the object itself (by value).
+# Annotated, as Hamilton builds its graph from the annotations (Any matches either).
+Passed = Any
+# The files a value-passing run writes (the rest travel through the tool): compared bit for bit.
+FINAL_OUTPUTS = ("evaluate/metrics.json", "evaluate/predictions.npy", "register/model.pkl", "register/registry.json")
 
 
 class InjectedFault(RuntimeError):
@@ -69,6 +83,29 @@ def marked(task: str):
             fh.write(json.dumps(line) + "\n")
 
 
+def by_value() -> bool:
+    return PASSING == "value"
+
+
+def frame_of(upstream: Passed) -> pd.DataFrame:
+    """An upstream frame: read from its reference, or (passed by value) a copy, so a task never
+    changes what another task returned."""
+    return pd.read_parquet(path_of(upstream)) if isinstance(upstream, str) else upstream.copy()
+
+
+def model_bytes(model) -> bytes:
+    """The model file's bytes: a pickle without memo (Pickler.fast), so they depend on the
+    model's values only. A memoised pickle's bytes also depend on which equal objects are one
+    object (shared dtypes, interned strings), and that changes when a model is loaded in
+    another process, as an IO manager, Metaflow's artifacts or Kedro's manager process carry
+    it: same numbers, other bytes. Without memo, both modes and every tool compare bit for bit."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True  # no memo: each object written out in full wherever it occurs
+    pickler.dump(model)
+    return buffer.getvalue()
+
+
 def out_dir(task: str) -> Path:
     folder = WORK / "out" / task
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,7 +114,7 @@ def out_dir(task: str) -> Path:
 
 # --- the pipeline: prepare -> features -> train -> evaluate -> register ---------------------
 
-def prepare() -> str:
+def prepare() -> Passed:
     """Sample the training months and the validation month from the monthly batches."""
     from bakeoff.data.batches import FEATURES, LABEL, TRAIN_MONTHS, VALID_MONTH, load_months
 
@@ -88,54 +125,61 @@ def prepare() -> str:
         train = train.sample(n=min(rows, len(train)), random_state=seed)
         valid = valid.sample(n=min(rows // 2, len(valid)), random_state=seed + 1)
         frame = pd.concat([train.assign(split="train"), valid.assign(split="valid")], ignore_index=True)
+        frame = frame[[*FEATURES, LABEL, "split"]]
+        if by_value():
+            return frame
         path = out_dir("prepare") / "prepared.parquet"
-        frame[[*FEATURES, LABEL, "split"]].to_parquet(path, index=False)
+        frame.to_parquet(path, index=False)
         return reference(path)
 
 
-def features(prepare: str) -> str:
+def features(prepare: Passed) -> Passed:
     """Model-ready columns: distance in the unit below, categoricals with one shared category set."""
     from bakeoff.data.batches import CATEGORICAL
 
     with marked("features"):
-        frame = pd.read_parquet(path_of(prepare))
+        frame = frame_of(prepare)
         distance_unit = 1.0  # miles; the code-change probe edits this line
         frame["distance"] = frame["distance"] * distance_unit
         for column in CATEGORICAL:
             frame[column] = frame[column].astype(pd.CategoricalDtype(sorted(frame[column].unique())))
+        if by_value():
+            return frame
         path = out_dir("features") / "features.parquet"
         frame.to_parquet(path, index=False)
         return reference(path)
 
 
-def train(features: str) -> str:
+def train(features: Passed) -> Passed:
     """Fit the reference pipeline (fewer iterations: the orchestrator, not the model, is measured)."""
     from threadpoolctl import threadpool_limits
 
     from bakeoff.data.batches import FEATURES, LABEL, reference_pipeline
 
     with marked("train"):
-        frame = pd.read_parquet(path_of(features))
+        frame = frame_of(features)
         fit = frame[frame["split"] == "train"]
         model = reference_pipeline(max_iter=int(JOB["max_iter"]), seed=int(JOB["seed"]))
         # One OpenMP thread, whatever the process inherited: the orchestrator's two workers are
         # the parallelism, and the thread count is stored in the model (its bytes must match).
         with threadpool_limits(limits=1, user_api="openmp"):
             model.fit(fit[FEATURES], fit[LABEL])
+        if by_value():
+            return model
         path = out_dir("train") / "model.pkl"
-        path.write_bytes(pickle.dumps(model, protocol=5))
+        path.write_bytes(model_bytes(model))
         return reference(path)
 
 
-def evaluate(train: str, features: str) -> str:
-    """Validation predictions and scores."""
+def evaluate(train: Passed, features: Passed) -> Passed:
+    """Validation predictions and scores (written in both modes: they are final outputs)."""
     from sklearn.metrics import log_loss, roc_auc_score
 
     from bakeoff.data.batches import FEATURES, LABEL
 
     with marked("evaluate"):
-        model = pickle.loads(path_of(train).read_bytes())
-        frame = pd.read_parquet(path_of(features))
+        model = pickle.loads(path_of(train).read_bytes()) if isinstance(train, str) else train
+        frame = frame_of(features)
         valid = frame[frame["split"] == "valid"]
         scores = model.predict_proba(valid[FEATURES])[:, 1]
         folder = out_dir("evaluate")
@@ -144,17 +188,18 @@ def evaluate(train: str, features: str) -> str:
                    "logloss": float(log_loss(valid[LABEL], scores)), "rows": int(len(valid))}
         path = folder / "metrics.json"
         path.write_text(json.dumps(metrics, sort_keys=True))
-        return reference(path)
+        return metrics if by_value() else reference(path)
 
 
-def register(train: str, evaluate: str) -> str:
+def register(train: Passed, evaluate: Passed) -> str:
     """Put the model into a file registry with its scores (no timestamps: outputs compare bit for bit)."""
     with marked("register"):
         folder = out_dir("register")
-        model = path_of(train).read_bytes()
+        model = path_of(train).read_bytes() if isinstance(train, str) else model_bytes(train)
         (folder / "model.pkl").write_bytes(model)
+        scores = json.loads(path_of(evaluate).read_text()) if isinstance(evaluate, str) else evaluate
         entry = {"name": "flights-delay", "version": 1, "model_sha256": hashlib.sha256(model).hexdigest(),
-                 "metrics": json.loads(path_of(evaluate).read_text())}
+                 "metrics": scores}
         path = folder / "registry.json"
         path.write_text(json.dumps(entry, sort_keys=True))
         return reference(path)

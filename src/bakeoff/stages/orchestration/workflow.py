@@ -45,6 +45,10 @@ class Workflow:
     cache: bool = False  # use the tool's own cache (cache probes); otherwise every task runs
     resumable: bool = False  # the probe will `resume` this run: turn on what the tool's resume needs
     workers: int = 2  # tasks at once, for every tool
+    # How tasks hand data on: "path" (reference strings to files, the comparison) or "value"
+    # (frames and models returned, carried by the tool its own way). Fixed when the workflow is
+    # made: the task module reads it from its job file.
+    passing: str = "path"
 
     @property
     def dag_id(self) -> str:
@@ -134,13 +138,17 @@ PIPELINE_TASKS = (
 
 def make(name: str, flows: Path, runs: Path, job: dict[str, Any], tasks: tuple[Task, ...], **knobs: Any) -> Workflow:
     """Write the workflow's task module and job file and return the workflow. `job` holds what
-    the task functions read (data_dir, rows, max_iter, seed)."""
+    the task functions read (data_dir, rows, max_iter, seed); the workflow's `passing` is
+    written beside it, as the task module reads it when imported."""
+    passing = knobs.get("passing", "path")
+    if passing not in ("path", "value"):
+        raise ValueError(f"passing must be 'path' or 'value', not {passing!r}")
     flows.mkdir(parents=True, exist_ok=True)
     module = f"bk_{name}"
     work = runs / name
     work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(task_source.__file__, flows / f"{module}.py")
-    (flows / f"{module}.json").write_text(json.dumps({**job, "work": str(work)}))
+    (flows / f"{module}.json").write_text(json.dumps({**job, "work": str(work), "passing": passing}))
     importlib.invalidate_caches()
     return Workflow(name=name, module=module, flows=flows, work=work, tasks=tasks, **knobs)
 

@@ -1,9 +1,12 @@
 """The measured orchestration workload, identical for every tool: the real pipeline twice (cold,
-then warm) and a fan-out of N no-op tasks for each N. Worker side: base set only.
+then warm) with data passed by path, once more warm with frames and models passed the tool's
+own way (measured apart, never mixed into the by-path time), and a fan-out of N no-op tasks for
+each N. Worker side: base set only.
 
 Correctness before speed: every pipeline run must succeed and its outputs (model, predictions,
 scores, registry entry) must equal bit for bit those of the baseline's call chain run here in
-this process; every fan-out task must have run. A mismatch fails the trial.
+this process (a value-passing run writes only the final files, and those must be equal); every
+fan-out task must have run. A mismatch fails the trial.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from bakeoff.stages.contract import Unsupported
 from bakeoff.stages.orchestration import workflow as workflows
 from bakeoff.stages.orchestration.contract import OrchestrationAdapter, RunRecord, TaskTiming
 from bakeoff.stages.orchestration.figures import FanOutFit, FanOutPoint, PipelineTimeline, TaskBar
 from bakeoff.stages.orchestration.fit import fit_line
-from bakeoff.stages.orchestration.tasks import PIPELINE, executions
+from bakeoff.stages.orchestration.tasks import FINAL_OUTPUTS, PIPELINE, executions
 from bakeoff.stages.orchestration.workflow import Workflow
 from bakeoff.worker.measure import folder_mb
 from bakeoff.worker.protocol import OK, Request, Result
@@ -68,7 +72,9 @@ class Trial:
 
 
 def check_pipeline(trial: Trial, workflow: Workflow, record: RunRecord, *, expected_runs: int = 1) -> None:
-    """Raise Mismatch unless the run succeeded, ran every task, and its outputs are the baseline's."""
+    """Raise Mismatch unless the run succeeded, ran every task, and its outputs are the baseline's:
+    all seven files by path; by value only the final ones, and no intermediate file may exist
+    (the frames and the model went through the tool, not through our files)."""
     if not record.success:
         raise Mismatch(f"pipeline run {record.run_id} failed: {record.error}")
     for task in PIPELINE:
@@ -76,6 +82,8 @@ def check_pipeline(trial: Trial, workflow: Workflow, record: RunRecord, *, expec
         if len(ran) != expected_runs:
             raise Mismatch(f"{task} ran {len(ran)} times successfully, expected {expected_runs}")
     got, expected = workflows.output_digests(workflow.work), trial.expected()
+    if workflow.passing == "value":
+        expected = {name: digest for name, digest in expected.items() if name in FINAL_OUTPUTS}
     if got != expected:
         differ = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
         raise Mismatch(f"outputs differ from the baseline's: {', '.join(differ)}")
@@ -125,6 +133,19 @@ def fan_out(adapter: OrchestrationAdapter, trial: Trial, sizes: list[int]) -> Fa
     return FanOutFit(points=points, a_seconds=a, b_seconds=b)
 
 
+def value_run(adapter: OrchestrationAdapter, trial: Trial, metrics: dict[str, float]) -> str:
+    """The warm pipeline once more with frames and models passed the tool's own way: its own
+    metric, beside the by-path time. Returns how they passed (the label), or why not."""
+    workflow = trial.pipeline("pipeline_value", passing="value")
+    try:
+        record, wall, _ = timed_run(adapter, workflow)
+    except Unsupported as why:
+        return f"unsupported: {why}"
+    check_pipeline(trial, workflow, record)
+    metrics["pipeline_value_seconds"] = wall
+    return adapter.passing_value
+
+
 def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_seconds: float) -> Result:
     trial = Trial(request)
     metrics: dict[str, float] = {}
@@ -148,6 +169,7 @@ def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_se
         metrics["pipeline_seconds"] = wall
         metrics["trigger_latency_seconds"] = first_task_latency(warm, triggered)
         result_timeline = timeline(warm, record, wall, triggered)
+        facts["passing_value"] = value_run(adapter, trial, metrics)
 
         fit = fan_out(adapter, trial, list(request.settings["fan_out"]))
         metrics["fixed_cost_seconds"] = fit.a_seconds

@@ -22,10 +22,17 @@ from bakeoff.worker.measure import free_port
 from bakeoff.worker.processes import ProcessTree
 
 PARSE_INTERVAL_S = 1  # [dag_processor] refresh_interval and min_file_process_interval
+# Why the tool cannot carry the pipeline's values through XCom, its way to pass data (tool.toml).
+XCOM_VALUES = ("Airflow 3 serializes XComs with airflow.sdk.serde: a DataFrame passes (its built-in pandas "
+               "serializer, Parquet), but the scikit-learn model has no serializer (serde: \"Cannot serialize "
+               "object of type <class 'sklearn.pipeline.Pipeline'>\"), XCom pickling (enable_xcom_pickling) was "
+               "removed in 3.0, and the docs' remedies (a serialize() method on the class, a custom or object-storage "
+               "XCom backend, which serializes with serde too) are our code, not Airflow's")
 
 
 class AirflowOrchestration(OrchestrationAdapter):
     passing = "by path: each task returns a reference string, passed downstream through XCom"
+    passing_value = f"unsupported: {XCOM_VALUES}"
 
     def __init__(self, *, scheduler: bool = False) -> None:
         self.scheduler = scheduler
@@ -116,6 +123,8 @@ class AirflowOrchestration(OrchestrationAdapter):
         return path
 
     def run(self, *, workflow: Workflow) -> RunRecord:
+        if workflow.passing == "value":
+            raise Unsupported(XCOM_VALUES)
         if workflow.cache:
             raise Unsupported("Airflow has no task result cache; every run executes every task")
         path = self._dag_file(workflow)

@@ -38,6 +38,8 @@ defs = Definitions(jobs=[make_job()])
 
 class DagsterOrchestration(OrchestrationAdapter):
     passing = "by path: each op returns a reference string, stored by Dagster's default fs_io_manager"
+    passing_value = ("Dagster's default IO manager (fs_io_manager): each op's DataFrame or model is pickled into "
+                     "DAGSTER_HOME/storage and loaded from there by the ops downstream")
 
     def __init__(self, *, executor: str = "in_process") -> None:
         if executor not in ("in_process", "multiprocess"):

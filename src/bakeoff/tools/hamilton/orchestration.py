@@ -44,6 +44,8 @@ def _node(workflow: Workflow, task: Task):
 
 class HamiltonOrchestration(OrchestrationAdapter):
     passing = "by path: each node returns a reference string, passed by Hamilton to the nodes naming it"
+    passing_value = ("in memory: each node's DataFrame or model is passed by Hamilton's Driver to the nodes "
+                     "naming it (with the cache on, Hamilton also stores and fingerprints the values)")
 
     def start(self, *, store: Path) -> bool:
         self.store = store

@@ -21,6 +21,9 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")  # kedro-telemetry's do
 
 class KedroOrchestration(OrchestrationAdapter):
     passing = "by path: each node returns a reference string, held in Kedro's SharedMemoryDataset"
+    passing_value = ("Kedro's default in-memory datasets for the ParallelRunner (SharedMemoryDataset, a "
+                     "MemoryDataset in a multiprocessing manager): each node's DataFrame or model is pickled to the "
+                     "manager and read by the nodes downstream in their worker processes")
 
     def __init__(self) -> None:
         self.children = ToolChildren()

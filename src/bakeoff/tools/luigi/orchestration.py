@@ -46,11 +46,14 @@ def _task_classes(workflow: Workflow, targets: Path) -> dict[str, type]:
 
 class LuigiOrchestration(OrchestrationAdapter):
     passing = "by path: each task writes its reference string to its LocalTarget, read by the tasks requiring it"
+    passing_value = "unsupported: Luigi passes data only through targets (files)"
 
     def __init__(self) -> None:
         self.children = ToolChildren()
 
     def run(self, *, workflow: Workflow) -> RunRecord:
+        if workflow.passing == "value":
+            raise Unsupported("Luigi passes data only through targets (files)")
         # With the cache on, one target folder for every run (Luigi's notion of done); without
         # it, a fresh folder per run so that every task runs.
         run_id = "cache" if workflow.cache else uuid.uuid4().hex[:12]

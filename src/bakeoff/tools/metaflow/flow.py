@@ -1,6 +1,7 @@
 """The flow file of a workflow: Metaflow flows are classes in a script, so one is written per
-workflow. The pipeline is a linear chain of steps in the workflow's topological order (each
-step's upstream values travel as the `values` artifact); a fan-out is a foreach over the
+workflow. The pipeline is a linear chain of steps in the workflow's topological order; by path,
+the upstream reference strings travel as one `values` artifact; by value, each step's DataFrame
+or model is an artifact of its own (`self.<task>_out`), Metaflow's idiom; a fan-out is a foreach over the
 tasks with a join. Decorators carry retries (@retry) and time limits (@timeout)."""
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ LINEAR_STEP = '''
     def {step}(self):
         task = WORKFLOW.task({task!r})
         self.values = {{**self.values, task.name: WORKFLOW.call(task, self.values)}}
+        self.next(self.{after})
+'''
+
+VALUE_STEP = '''
+{decorators}    @step
+    def {step}(self):
+        self.{step}_out = WORKFLOW.call(WORKFLOW.task({task!r}), {{{inputs}}})
         self.next(self.{after})
 '''
 
@@ -77,7 +85,11 @@ def source(workflow: Workflow, path: str) -> str:
 ''' % names[0]
     for index, task in enumerate(names):
         after = names[index + 1] if index + 1 < len(names) else "end"
-        text += LINEAR_STEP.format(decorators=decorators, step=task, task=task, after=after)
+        if workflow.passing == "value":
+            inputs = ", ".join(f"{u!r}: self.{u}_out" for u in workflow.task(task).upstream)
+            text += VALUE_STEP.format(decorators=decorators, step=task, task=task, after=after, inputs=inputs)
+        else:
+            text += LINEAR_STEP.format(decorators=decorators, step=task, task=task, after=after)
     text += f'''
     @step
     def end(self):

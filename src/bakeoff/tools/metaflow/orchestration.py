@@ -18,6 +18,8 @@ from bakeoff.worker.processes import ProcessTree
 
 class MetaflowOrchestration(OrchestrationAdapter):
     passing = "by path: each step stores the reference strings as a Metaflow artifact (`values`)"
+    passing_value = ("Metaflow artifacts: each step's DataFrame or model is an artifact (`self.<task>_out`), "
+                     "pickled into the local datastore and loaded by the steps after it, each its own process")
 
     def start(self, *, store: Path) -> bool:
         self.store = store

@@ -16,6 +16,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from bakeoff.stages.contract import Unsupported
 from bakeoff.stages.orchestration.contract import OrchestrationAdapter, RunRecord, TaskTiming
 from bakeoff.stages.orchestration.tasks import path_of
 from bakeoff.stages.orchestration.workflow import Task, Workflow
@@ -29,7 +30,12 @@ def _execute(workflow: Workflow, task: Task, upstream: dict[str, Any]) -> tuple[
 
 
 class PlainPython(OrchestrationAdapter):
+    passing_value = "in memory: each function's return value (DataFrame, model, scores) is the next call's argument"
+
     def run(self, *, workflow: Workflow) -> RunRecord:
+        if workflow.passing == "value" and (workflow.cache or workflow.resumable):
+            raise Unsupported("the marker-file cache keeps each task's reference string as JSON; with values "
+                              "there is nothing it could store without a serializer of our own")
         return self._run(workflow, use_cache=workflow.cache)
 
     def resume(self, *, workflow: Workflow, run_id: str) -> RunRecord:

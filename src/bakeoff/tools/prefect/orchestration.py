@@ -24,6 +24,10 @@ from bakeoff.worker.processes import ProcessTree
 
 
 class PrefectOrchestration(OrchestrationAdapter):
+    passing = "by path: each task returns a reference string, handed to the tasks downstream through its future"
+    passing_value = ("Prefect task results in memory: each task's DataFrame or model is handed to the tasks "
+                     "downstream through its future, in the flow's process (not persisted; persisted and "
+                     "pickled only when the cache is on)")
     def __init__(self, *, server: bool = False) -> None:
         self.server = server
         self.tree: ProcessTree | None = None
