@@ -41,7 +41,9 @@ from bakeoff.host.report.stage import build_stage
 from bakeoff.stages.spec import all_specs, resolve
 
 STAGE = "cicd"
-# With the baseline, which always runs. GitHub Actions here is its static checks (actionlint, zizmor) over the same pushes the git-hook baseline verifies: no server to start, so it is the cheapest CI tool to run.
+# With the baseline, which always runs. GitHub Actions' workflow, run by act in its self-hosted mode
+# (steps on this machine, no Docker) from the same post-receive hook as the baseline: no CI server
+# to start, so it is the cheapest CI tool to run.
 TOOLS = ['github_actions']
 REPEATS = 1  # the walkthrough's time budget; the memo's figures use 3 (--quick) or 5 repeats
 PROFILE = PROJECT_DIR / "profiles" / "student.toml"

@@ -41,7 +41,8 @@ from bakeoff.host.report.stage import build_stage
 from bakeoff.stages.spec import all_specs, resolve
 
 STAGE = "monitoring"
-# With the baseline, which always runs. frouros is a small drift library with no report layer: the cheapest monitor to run, and it answers the same drift scenarios as the statistics baseline.
+# With the baseline, which always runs. frouros is a small drift library with no report layer: the
+# cheapest monitor to run, and it answers the same drift scenarios as the statistics baseline.
 TOOLS = ['frouros']
 REPEATS = 1  # the walkthrough's time budget; the memo's figures use 3 (--quick) or 5 repeats
 PROFILE = PROJECT_DIR / "profiles" / "student.toml"

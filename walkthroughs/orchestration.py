@@ -41,7 +41,9 @@ from bakeoff.host.report.stage import build_stage
 from bakeoff.stages.spec import all_specs, resolve
 
 STAGE = "orchestration"
-# With the baseline, which always runs. Hamilton runs the pipeline in-process (no scheduler, no server): the cheapest orchestrator to start, so the run shows what an orchestrator adds on top of plain function calls.
+# With the baseline, which always runs. Hamilton runs the pipeline in-process (no scheduler, no
+# server): the cheapest orchestrator to start, so the run shows what an orchestrator adds on top of
+# plain function calls.
 TOOLS = ['hamilton']
 REPEATS = 1  # the walkthrough's time budget; the memo's figures use 3 (--quick) or 5 repeats
 PROFILE = PROJECT_DIR / "profiles" / "student.toml"

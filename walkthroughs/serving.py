@@ -41,7 +41,9 @@ from bakeoff.host.report.stage import build_stage
 from bakeoff.stages.spec import all_specs, resolve
 
 STAGE = "serving"
-# With the baseline, which always runs. LitServe is one Python process with its own batching: the quickest server to start and stop, so the run shows a real framework's cost over the hand-written FastAPI app.
+# With the baseline, which always runs. LitServe is one Python process with its own batching: the
+# quickest server to start and stop, so the run shows a real framework's cost over the hand-written
+# FastAPI app.
 TOOLS = ['litserve']
 REPEATS = 1  # the walkthrough's time budget; the memo's figures use 3 (--quick) or 5 repeats
 PROFILE = PROJECT_DIR / "profiles" / "student.toml"

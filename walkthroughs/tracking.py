@@ -41,7 +41,9 @@ from bakeoff.host.report.stage import build_stage
 from bakeoff.stages.spec import all_specs, resolve
 
 STAGE = "tracking"
-# With the baseline, which always runs. DVCLive (plain files beside the code, no server) is among the cheapest trackers to run, and it reads values back exactly, so the decision has a real candidate.
+# With the baseline, which always runs. DVCLive (plain files beside the code, no server) is among
+# the cheapest trackers to run, and it reads values back exactly, so the decision has a real
+# candidate.
 TOOLS = ['dvclive']
 REPEATS = 1  # the walkthrough's time budget; the memo's figures use 3 (--quick) or 5 repeats
 PROFILE = PROJECT_DIR / "profiles" / "student.toml"

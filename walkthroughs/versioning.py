@@ -41,7 +41,8 @@ from bakeoff.host.report.stage import build_stage
 from bakeoff.stages.spec import all_specs, resolve
 
 STAGE = "versioning"
-# With the baseline, which always runs. Lance (a columnar dataset format with versions built in) is the quickest tool here to set up and still versions, diffs and restores the data like the others.
+# With the baseline, which always runs. Lance (a columnar dataset format with versions built in) is
+# the quickest tool here to set up and still versions, diffs and restores the data like the others.
 TOOLS = ['lance']
 REPEATS = 1  # the walkthrough's time budget; the memo's figures use 3 (--quick) or 5 repeats
 PROFILE = PROJECT_DIR / "profiles" / "student.toml"

@@ -15,7 +15,8 @@ from bakeoff.host import agreement, freshness, walkthroughs
 from bakeoff.host.envs import PROJECT_DIR
 from tests.conftest import bakeoff_cli
 
-pytestmark = pytest.mark.slow
+# The fixture executes all six notebooks (a real run of each stage): more than the default 900 s.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 NO_NETWORK = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
 STAGES = walkthroughs.stages()
 

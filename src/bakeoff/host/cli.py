@@ -565,11 +565,17 @@ def walkthrough(
 @app.command("fresh")
 def fresh(
     rerun: bool = typer.Option(False, "--rerun", help="Re-execute the stale walkthroughs, then check again."),
+    stamp_example: bool = typer.Option(False, "--stamp-example", help="Right after regenerating examples/student-quick: record the locks and code it came from."),
 ) -> None:
     """Are the shipped walkthroughs and worked example still what the current locks, data and code give? Exit 1 when one is stale."""
     from bakeoff.host import freshness, walkthroughs
 
     with clean_errors():
+        if stamp_example:
+            if not (envs.PROJECT_DIR / freshness.EXAMPLE / "results.json").is_file():
+                raise ConfigError(f"no {freshness.EXAMPLE}/results.json; fix: regenerate it first (examples/README.md)")
+            basis = f"stamped {time.strftime('%Y-%m-%d', time.gmtime())} from the checkout that made the run"
+            console.print(f"wrote {freshness.stamp_example(envs.PROJECT_DIR / freshness.EXAMPLE, basis)}", highlight=False)
         found = freshness.check_all()
         if rerun:
             for item in (i for i in found if not i.fresh and i.stage):
