@@ -171,3 +171,19 @@ def test_the_timeline_shows_the_calibrated_statistic_when_saturated_features_wer
     entry["figures"][Timeline.KIND] = json.loads(json.dumps(timeline.dump()))
     months = figures({"tools": {"whylogs": entry}})[3]
     assert "231 (1.5) D" in months.text and "in brackets, the calibrated statistic" in months.caption
+
+
+def test_peak_memory_comes_from_the_scale_trial_and_old_runs_keep_the_suites():
+    """The scale kind (the machine to itself) puts CheckMemory; a run stored before it carried
+    the peaks in the suite's figure data, and still shows them."""
+    from bakeoff.stages.monitoring.figures import CheckMemory
+
+    new = tool(True, 2, True)
+    new["figures"][CheckMemory.KIND] = json.loads(json.dumps(CheckMemory(peak_mb={100: 7.25, 1000: 8.5}).dump()))
+    old = tool(False, 2, True)
+    found = figures({"tools": {"ks_chi2": new, "evidently": old}})
+    cost = next(f for f in found if f.title == "Cost per check")
+    rows = {line.split("|")[1].strip(): line for line in cost.text.splitlines() if line.startswith("| `")}
+    assert "7.25" in rows["`ks_chi2`"] and "8.5" in rows["`ks_chi2`"] and "2.5" not in rows["`ks_chi2`"]
+    assert "1.5" in rows["`evidently`"] and "2.5" in rows["`evidently`"]
+    assert CheckMemory.find(new).peak_mb == {100: 7.25, 1000: 8.5}

@@ -51,3 +51,32 @@ def test_checks_run_side_by_side_and_every_measured_trial_alone():
     later_check = Trial("t", "a", "check", 1, 60)
     groups = machine_groups([*checks, *measured, later_check])
     assert groups == [checks, [measured[0]], [measured[1]], [later_check]]
+
+
+def test_kinds_marked_shares_machine_run_side_by_side_and_measured_kinds_alone():
+    """Only a kind whose every figure is a count, rate or outcome is marked; a run of such
+    trials forms one group (two at a time), and a measured kind between them breaks it."""
+    import pytest
+
+    from bakeoff.host.bake import machine_groups
+    from bakeoff.host.plan import Trial
+    from bakeoff.stages.monitoring.spec import MONITORING
+    from bakeoff.stages.spec import StageSpec, TrialKind
+
+    specs = {"monitoring": MONITORING}
+    assert MONITORING.kinds["suite"].shares_machine and not MONITORING.kinds["scale"].shares_machine
+    assert not MONITORING.kinds[MONITORING.repeated_kind].shares_machine
+    entries = registry.entries("monitoring")[:3]
+    plan = make_plan([MONITORING], entries, repeats=1)
+    groups = machine_groups(plan, specs)
+    suites = [t for t in plan if t.kind == "suite"]
+    assert suites in groups and len(suites) == len(entries)
+    for group in groups:
+        if len(group) > 1:
+            assert all(t.kind in ("check", "suite") for t in group)
+    assert all([t] in groups for t in plan if t.kind in ("cost", "scale"))
+    # Without the stages' specs nothing but the checks shares the machine.
+    assert all([t] in machine_groups(plan) for t in suites)
+    with pytest.raises(ValueError, match="cannot share the machine"):
+        StageSpec(name="x", title="", question="", contract="", quick={}, full={}, metrics={}, probes={},
+                  kinds={"k": TrialKind("m:f", repeated=True, shares_machine=True)})

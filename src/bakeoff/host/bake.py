@@ -299,8 +299,8 @@ def fit_budget(options: RunOptions, selection: Selection, store: Store) -> tuple
 def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
     """Every trial still owed, in plan order. A tool whose check failed skips its other trials
     (they could only repeat the same failure), recorded as skipped with the check's reason.
-    Trials that measure nothing (the checks) run two at a time; a measured trial always has the
-    machine to itself."""
+    Trials that measure no time or memory (the checks, and kinds marked `shares_machine`) run two
+    at a time; a measured trial always has the machine to itself."""
     todo = pending(run.selection, run.store, run.run_id, run.settings["repeats"], run.settings.get("timeout"))
     for record in run.store.trials(run.run_id):  # a resumed run remembers its failed checks
         if record.kind == CHECK_KIND and record.status != OK:
@@ -327,7 +327,7 @@ def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
         progress.trial_done(trial, record, reported=env.status != OK or record.status == SKIPPED)
 
     with run.phases.timing("trials"):
-        for group in machine_groups(todo):
+        for group in machine_groups(todo, {s.name: s for s in run.selection.stages}):
             if len(group) == 1:
                 progress.trial_start(group[0])
                 done(group[0], one(group[0]))
@@ -338,12 +338,23 @@ def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
 SIDE_BY_SIDE = 2  # unmeasured trials at once: the machine's two cores, each waiting half the time
 
 
-def machine_groups(todo: list[Trial]) -> list[list[Trial]]:
-    """Consecutive trials that measure nothing (checks) form one group, run side by side;
-    every other trial is a group of its own."""
+def shares_machine(trial: Trial, specs: dict[str, StageSpec]) -> bool:
+    """A check, or a trial of a kind whose every figure is a count, rate or outcome
+    (`TrialKind.shares_machine`); never a measured round of the repeated kind."""
+    if trial.kind == CHECK_KIND:
+        return True
+    kind = specs[trial.stage].kinds.get(trial.kind) if trial.stage in specs else None
+    return bool(kind and kind.shares_machine and not kind.repeated)
+
+
+def machine_groups(todo: list[Trial], specs: dict[str, StageSpec] | None = None) -> list[list[Trial]]:
+    """Consecutive trials that measure no time or memory (checks, and kinds marked
+    `shares_machine` in `specs`) form one group, run side by side; every other trial is a
+    group of its own."""
+    specs = specs or {}
     groups: list[list[Trial]] = []
     for trial in todo:
-        if trial.kind == CHECK_KIND and groups and groups[-1][0].kind == CHECK_KIND:
+        if shares_machine(trial, specs) and groups and shares_machine(groups[-1][0], specs):
             groups[-1].append(trial)
         else:
             groups.append([trial])

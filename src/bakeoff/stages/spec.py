@@ -70,6 +70,9 @@ class TrialKind:
     run: str
     timeout: float = 600.0
     repeated: bool = False  # the measured kind: warm-up round, then N interleaved rounds
+    # Every figure of this kind is a count, a rate or an outcome, never a time or a memory
+    # figure: the engine may run it beside another such trial (as it runs checks), two at a time.
+    shares_machine: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class StageSpec:
         repeated = [k for k, kind in self.kinds.items() if kind.repeated]
         if len(repeated) != 1:
             raise ValueError(f"stage {self.name!r}: exactly one trial kind must be repeated, found {repeated}")
+        shared = [k for k, kind in self.kinds.items() if kind.repeated and kind.shares_machine]
+        if shared:
+            raise ValueError(f"stage {self.name!r}: the repeated kind is measured and cannot share the machine: {shared}")
         for metric in self.metrics:
             if not metric.isidentifier():
                 raise ValueError(f"stage {self.name!r}: metric name {metric!r} must be an identifier")

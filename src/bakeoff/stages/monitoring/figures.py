@@ -2,8 +2,9 @@
 figures, typed so the workload (worker side) and the section (host side) read the same shape.
 
 - `Suite`: per scenario and batch size, how many batches warned with defaults and with the
-  calibrated threshold, and named the changed feature; how each size was calibrated; peak
-  memory per check.
+  calibrated threshold, and named the changed feature; how each size was calibrated (and, in
+  runs stored before the `scale` kind, peak memory per check).
+- `CheckMemory`: peak memory of one check per batch size (the `scale` trial).
 - `Timeline`: the real months of 2013 beside the reference model's true AUC.
 - `Performance`: ROC AUC estimated without labels against the true AUC (tools with an estimator).
 
@@ -80,6 +81,17 @@ class Suite(FigureData):
                 hits += value
                 n += cells[size].n
         return hits, n
+
+
+@dataclass
+class CheckMemory(FigureData):
+    """Peak memory of one check per batch size, from the `scale` trial (the machine to itself).
+    Runs stored before that kind existed carry it in `Suite.peak_mb`."""
+
+    KIND: ClassVar[str] = "monitoring.memory"
+    VERSION: ClassVar[int] = 1
+
+    peak_mb: dict[int, float]  # batch size -> peak MB of one check (tracemalloc)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 from bakeoff.drawing.numbers import number
 from bakeoff.drawing.figure import Figure
-from bakeoff.stages.monitoring.figures import Performance, Suite, Timeline
+from bakeoff.stages.monitoring.figures import CheckMemory, Performance, Suite, Timeline
 
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442"]  # Okabe-Ito
 BASELINE_COLOUR = "#555555"
@@ -47,7 +47,8 @@ def _tools(stage: dict[str, Any]) -> list[dict[str, Any]]:
         colour = BASELINE_COLOUR if raw[name].get("baseline") else COLOURS[index % len(COLOURS)]
         out.append({"name": name, "colour": colour, "baseline": bool(raw[name].get("baseline")),
                     "suite": suites[name], "timeline": Timeline.find(raw[name]),
-                    "performance": Performance.find(raw[name]), "metrics": raw[name].get("metrics") or {}})
+                    "performance": Performance.find(raw[name]), "memory": CheckMemory.find(raw[name]),
+                    "metrics": raw[name].get("metrics") or {}})
     return out
 
 
@@ -481,7 +482,7 @@ def _cost(tools: list[dict]) -> Figure:
             ci = entry.get("ci95") or [None, None]
             times.append(f"{number(entry['median'])} [{number(ci[0])}–{number(ci[1])}]"
                          if entry.get("median") and None not in ci else "—")
-        peaks = tool["suite"].peak_mb
+        peaks = tool["memory"].peak_mb if tool.get("memory") else tool["suite"].peak_mb
         table.append(f"| `{tool['name']}` | " + " | ".join(times) + " | "
                      + " | ".join(number(peaks[s]) if s in peaks else "—" for s in sizes) + " |")
     return Figure("Cost per check", (

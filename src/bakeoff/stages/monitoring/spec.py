@@ -10,8 +10,12 @@ MONITORING = StageSpec(
     contract="bakeoff.stages.monitoring.contract:MonitorAdapter",
     kinds={
         "cost": TrialKind("bakeoff.stages.monitoring.workload:cost_trial", timeout=300, repeated=True),
-        # full mode: about 1,850 Evidently checks at about 1 s each
-        "suite": TrialKind("bakeoff.stages.monitoring.suite:suite_trial", timeout=3_600),
+        # Counts, rates and outcomes only (detection, false alarms, probes' outcomes): it runs beside
+        # another tool's suite. Full mode: about 1,850 Evidently checks at about 1 s each.
+        "suite": TrialKind("bakeoff.stages.monitoring.suite:suite_trial", timeout=3_600, shares_machine=True),
+        # The suite's memory and time figures (peak memory of one check per size, the
+        # 1,000,000-row check), measured with the machine to itself.
+        "scale": TrialKind("bakeoff.stages.monitoring.suite:scale_trial", timeout=900),
     },
     # Batch counts are per batch size, in the order of `sizes`. Calibration and no-drift batches
     # are disjoint: thresholds are set on the first, false alarms measured on the second. Batch i
@@ -25,6 +29,9 @@ MONITORING = StageSpec(
           "calibration_batches": [200, 200, 200], "no_drift_batches": [200, 200, 200], "drift_batches": [30, 30, 10],
           "splits": [4, 10, 50], "timed_checks": 5, "timeline_rows": 10_000, "auc_tolerance": 0.005,
           "scale_rows": 1_000_000, "scale_memory_mb": 4_096, "scale_budget_s": 600, "workers": 2},
+    # The warm-up round (figures discarded) runs the cost trial's code paths (imports, fit, sanity
+    # check, a timed check) on one batch size: NannyML's fit for 100-row chunks alone takes seconds.
+    warmup={"sizes": [1_000], "timed_checks": 1},
     # Materiality (the difference a team would feel): a check runs once per batch, so under half a
     # second per 1,000 rows goes unnoticed; rates within 5 percentage points are ties. A default
     # false-alarm rate above 25% (one no-drift batch in four raises an alarm) is a failed core

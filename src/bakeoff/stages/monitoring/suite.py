@@ -4,14 +4,16 @@ For each batch size the monitor is fitted once, then checks calibration batches 
 set the calibrated threshold), other no-drift batches (false alarms) and every drift scenario.
 Each check gives both settings at once: the tool's own verdict (defaults) and its scores,
 compared later with the calibrated threshold (verdicts.calibrate). Checks are independent, so they run in
-`workers` forked processes (this trial measures rates, not time: the `cost` kind times checks
-one at a time). Worker side: base set only.
+`workers` forked processes: this trial measures counts, rates and outcomes, never a time or a
+memory figure, so the engine also runs it beside another tool's suite (`shares_machine`). The
+`cost` kind times checks one at a time; `scale_trial` (its own kind, with the machine to itself)
+measures the peak memory of one check per size and the 1,000,000-row check. Worker side: base
+set only.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import time
 import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -25,7 +27,15 @@ from bakeoff.worker.protocol import OK, Request, Result
 from bakeoff.stages.monitoring import probes
 from bakeoff.stages.monitoring.contract import MonitorAdapter
 from bakeoff.stages.monitoring.scenarios import DRIFT_SCENARIOS, SCENARIOS, Scenarios, month_scores
-from bakeoff.stages.monitoring.figures import Delay, RateCell, ScenarioInfo, SizeCalibration, Suite, Timeline
+from bakeoff.stages.monitoring.figures import (
+    CheckMemory,
+    Delay,
+    RateCell,
+    ScenarioInfo,
+    SizeCalibration,
+    Suite,
+    Timeline,
+)
 from bakeoff.stages.monitoring.verdicts import Calibration, calibrate, detection_delay, named, spearman
 from bakeoff.stages.monitoring.workload import (
     SANITY_SCENARIO,
@@ -101,8 +111,6 @@ def suite_trial(adapter: MonitorAdapter, request: Request, *, import_seconds: fl
     auc, auc_reference = month_truth(scenarios, data_dir)  # also warms the month cache before forking
     result = Result(trial_id=request.trial_id, status=OK)
     checked: dict[int, list[dict[str, Any]]] = {}
-    peak_mb: dict[int, float] = {}
-    started = time.perf_counter()
     for position, rows in enumerate(settings["sizes"]):
         splits = settings["splits"][position]
         jobs = [("calibration", i) for i in range(settings["calibration_batches"][position])]
@@ -115,28 +123,39 @@ def suite_trial(adapter: MonitorAdapter, request: Request, *, import_seconds: fl
             split_scenarios = scenarios if split == 0 else scenarios_for(request, split=split)
             fit(adapter, split_scenarios, rows)
             mine = [job for job in jobs if job[1] % splits == split]
-            if split == 0:
-                peak_mb[rows] = traced_peak_mb(adapter, scenarios.batch("no_drift", rows, 0).features)
-                if rows == settings["timeline_rows"]:
-                    mine += [(f"month_{m:02d}", m) for m in MONTHS]
+            if split == 0 and rows == settings["timeline_rows"]:
+                mine += [(f"month_{m:02d}", m) for m in MONTHS]
             outcomes = run_checks(adapter, split_scenarios, rows, mine, settings["workers"])
             checked[rows] += [{**o, "split": split} for o in outcomes]
             if split == 0 and rows == settings["timeline_rows"]:
                 probes.batch_probes(adapter, scenarios, rows, outcomes, scratch, result)
     result.facts["suite_checks"] = sum(len(v) for v in checked.values())
-    result.facts["suite_seconds"] = round(time.perf_counter() - started, 1)
 
-    calibrations = summarise_rates(settings, checked, peak_mb, result)
+    calibrations = summarise_rates(settings, checked, result)
     summarise_months(settings, checked[settings["timeline_rows"]], calibrations[settings["timeline_rows"]], auc,
                      auc_reference, result)
-    result.metrics["peak_mb_10000"] = peak_mb.get(10_000, float("nan"))
     result.facts["splits"] = " · ".join(f"{r:,} rows: {k}" for r, k in zip(settings["sizes"], settings["splits"]))
-    result.facts["peak_memory_per_check"] = " · ".join(f"{r:,} rows: {v:.3g} MB" for r, v in peak_mb.items())
-
     probes.performance_probe(adapter, scenarios, settings["timeline_rows"], data_dir, auc, result)
-    probes.million_rows_probe(adapter, scenarios, settings, result)  # last: heaviest, fitted for 10,000 rows
-    if not np.isfinite(result.metrics["peak_mb_10000"]):
-        del result.metrics["peak_mb_10000"]
+    return result
+
+
+def scale_trial(adapter: MonitorAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
+    """The suite's memory and time figures, with the machine to itself: per batch size, fit and
+    the peak memory of one no-drift check (the first check after the fit, as in the suite
+    before it shared the machine); then, fitted for the largest size, the 1,000,000-row check
+    (time and resident memory, the million_rows probe)."""
+    settings = request.settings
+    scenarios = scenarios_for(request)
+    result = Result(trial_id=request.trial_id, status=OK)
+    peak_mb: dict[int, float] = {}
+    for rows in sorted(settings["sizes"]):
+        fit(adapter, scenarios, rows)
+        peak_mb[rows] = traced_peak_mb(adapter, scenarios.batch("no_drift", rows, 0).features)
+    result.put(CheckMemory(peak_mb=peak_mb))
+    if 10_000 in peak_mb:
+        result.metrics["peak_mb_10000"] = peak_mb[10_000]
+    result.facts["peak_memory_per_check"] = " · ".join(f"{r:,} rows: {v:.3g} MB" for r, v in peak_mb.items())
+    probes.million_rows_probe(adapter, scenarios, settings, result)  # last: heaviest, fitted for the largest size
     return result
 
 
@@ -153,8 +172,7 @@ def _checks(outcomes: list[dict]) -> list[tuple[float, dict[str, float]]]:
     return [(o["score"], o["scores"]) for o in outcomes]
 
 
-def summarise_rates(settings: dict, checked: dict[int, list[dict]], peak_mb: dict[int, float],
-                    result: Result) -> dict[int, Calibration]:
+def summarise_rates(settings: dict, checked: dict[int, list[dict]], result: Result) -> dict[int, Calibration]:
     """Calibrations, then detection and false-alarm rates per scenario and size, both settings.
     Each rate metric's samples are its per-size rates (the report's figure is their median, its
     interval their spread, its ratio to the baseline paired by size); the pooled counts per
@@ -177,7 +195,7 @@ def summarise_rates(settings: dict, checked: dict[int, list[dict]], peak_mb: dic
                 calibrated=None if calibrated is None else sum(calibrated),
                 named=sum(named(o["flagged"], scenario.truth) for o in mine))
     suite = Suite(
-        sizes=list(checked), rates=rates, peak_mb=dict(peak_mb),
+        sizes=list(checked), rates=rates,
         scenarios={n: ScenarioInfo(label=s.label, group=s.group, truth=list(s.truth), drift=s.drift, how=s.how)
                    for n, s in SCENARIOS.items()},
         calibration={rows: SizeCalibration(batches=sum(o["scenario"] == "calibration" for o in outcomes),
