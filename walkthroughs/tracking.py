@@ -130,7 +130,8 @@ for figure in view.figures[:2]:  # the stage's own charts, as in the memo
 # Do these figures agree with the shipped ones? Each figure both runs have is compared within its
 # interval (two intervals agree when they overlap), never as exact text. Only the stable figures
 # must agree: each tool's status, its probe outcomes, the stage's correctness facts and its
-# correctness metrics (the same data gives the same answer). Timings, memory and sizes are shown
+# correctness metrics (the same data gives the same answer), except the few whose outcome hinges on
+# timing: the table's `why` column names them and says why. Timings, memory and sizes are shown
 # too, but they move with the machine's load (this run has one measured repeat on a shared machine, so its
 # interval is a single value), so a difference there is reported, not a failure.
 
