@@ -49,3 +49,15 @@ def test_bad_change_blocked_and_good_change_shipped(entry, data_dir, tmp_path):
     assert runs["bad"].verdict == "fail" and runs["bad"].deployed_s is None
     assert {"register", "deploy"} & {j.job for j in runs["bad"].jobs} == set()
     assert {"train", "evaluate", "gate", "register", "deploy"} <= {j.job for j in runs["good"].jobs}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_the_matrix_is_timed_in_its_own_trial(entry, data_dir, tmp_path):
+    """The capabilities trial shares the machine, so the matrix's push-to-verdict time is
+    measured apart: three configurations must run and pass, and nothing may outlive the tool."""
+    result = run_trial(entry, "matrix", dict(CICD.quick), data_dir, tmp_path)
+    assert result["status"] == "ok", f"{entry.name}: {result['error']}"
+    assert result["metrics"]["matrix_seconds"] > 0
+    assert result["facts"]["matrix"].startswith("3 configurations"), result["facts"]["matrix"]
+    assert isinstance(result["facts"]["matrix_parallel"], bool)
+    assert not result["probes"], "the matrix trial proves no capability"

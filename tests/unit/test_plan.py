@@ -75,6 +75,10 @@ def test_kinds_marked_shares_machine_run_side_by_side_and_measured_kinds_alone()
         if len(group) > 1:
             assert all(t.kind in ("check", "suite") for t in group)
     assert all([t] in groups for t in plan if t.kind in ("cost", "scale"))
+    from bakeoff.stages.cicd.spec import CICD
+
+    assert CICD.kinds["capabilities"].shares_machine
+    assert not CICD.kinds["matrix"].shares_machine and not CICD.kinds[CICD.repeated_kind].shares_machine
     # Without the stages' specs nothing but the checks shares the machine.
     assert all([t] in machine_groups(plan) for t in suites)
     with pytest.raises(ValueError, match="cannot share the machine"):

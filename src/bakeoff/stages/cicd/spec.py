@@ -17,7 +17,10 @@ CICD = StageSpec(
     contract="bakeoff.stages.cicd.contract:CicdAdapter",
     kinds={
         "push": TrialKind("bakeoff.stages.cicd.workload:push_trial", timeout=420, repeated=True),
-        "capabilities": TrialKind("bakeoff.stages.cicd.probes:capabilities_trial", timeout=600),
+        # Probe outcomes only (a time in a probe's evidence is context): it runs beside another
+        # tool's capabilities trial. The matrix's time is its own measured kind.
+        "capabilities": TrialKind("bakeoff.stages.cicd.probes:capabilities_trial", timeout=600, shares_machine=True),
+        "matrix": TrialKind("bakeoff.stages.cicd.probes:matrix_trial", timeout=420),
     },
     quick={**SIZES, "empty_jobs": [1, 4], "matrix_rows": 4_000},
     full={**SIZES, "train_rows": 20_000, "holdout_rows": 10_000, "empty_jobs": [1, 4, 8], "matrix_rows": 20_000},
