@@ -21,7 +21,8 @@ def main(path: str) -> int:
     Path(request.scratch).mkdir(parents=True, exist_ok=True)
     spec = all_specs()[request.stage]
     adapter = load_adapter(request.adapter, resolve(spec.contract), request.options, check=False)
-    trial = Trial(request)
+    expected = Path(path).parent / "expected.json"  # the parent trial's reference: same env, data, code
+    trial = Trial(request, expected=json.loads(expected.read_text()) if expected.exists() else None)
     tick = time.perf_counter()
     try:
         adapter.start(store=trial.store)

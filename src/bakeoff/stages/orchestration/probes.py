@@ -272,11 +272,13 @@ def _alive(pid: int) -> bool:
     return status.exists() and "State:\tZ" not in status.read_text()
 
 
-def start_offline(request: Request) -> Callable[[], Outcome]:
+def start_offline(request: Request, expected: dict[str, str]) -> Callable[[], Outcome]:
     """The pipeline through the tool in a child process in a network namespace with only
-    loopback; returns the check that waits for it."""
+    loopback; returns the check that waits for it. The child checks the outputs against this
+    trial's reference digests (same env, data and code), rather than computing them again."""
     scratch = Path(request.scratch) / "offline"
     scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / "expected.json").write_text(json.dumps(expected))
     job = scratch / "request.json"
     job.write_text(json.dumps({**request.__dict__, "scratch": str(scratch / "trial"), "result_path": str(scratch / "out.json")}))
     wrap = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
@@ -324,6 +326,6 @@ def capabilities_trial(adapter: OrchestrationAdapter, request: Request, *, impor
         with timed_step("close"):
             adapter.close()
     with timed_step("offline"):  # alone, after close: its own server and store, nothing else running
-        result.probes["offline"] = run_probe(start_offline(request))
+        result.probes["offline"] = run_probe(start_offline(request, probes.trial.expected()))
     result.metrics.update(probes.metrics)
     return result

@@ -37,7 +37,8 @@ class Mismatch(Exception):
 class Trial:
     """The folders and the job every workflow of one trial shares."""
 
-    def __init__(self, request: Request, data_dir: Path | None = None) -> None:
+    def __init__(self, request: Request, data_dir: Path | None = None,
+                 expected: dict[str, str] | None = None) -> None:
         self.request = request
         self.scratch = Path(request.scratch)
         self.flows, self.runs, self.store = self.scratch / "flows", self.scratch / "runs", self.scratch / "store"
@@ -53,7 +54,7 @@ class Trial:
         # tool's scheduling is confounded with OpenMP threads fighting over two cores.
         os.environ["OMP_NUM_THREADS"] = "1"
         os.environ["PYTHONPATH"] = os.pathsep.join([str(self.flows), *filter(None, [os.environ.get("PYTHONPATH")])])
-        self._expected: dict[str, str] | None = None
+        self._expected = expected  # reference digests already computed for this env, data and code
 
     def pipeline(self, name: str, **knobs: Any) -> Workflow:
         return workflows.pipeline(name, self.flows, self.runs, self.job, **knobs)
