@@ -61,3 +61,17 @@ def test_the_matrix_is_timed_in_its_own_trial(entry, data_dir, tmp_path):
     assert result["facts"]["matrix"].startswith("3 configurations"), result["facts"]["matrix"]
     assert isinstance(result["facts"]["matrix_parallel"], bool)
     assert not result["probes"], "the matrix trial proves no capability"
+
+
+def test_the_warmup_round_pushes_the_good_change_and_one_empty_pipeline(data_dir, tmp_path):
+    """The warm-up's figures are discarded: it runs the good change (every job, the deploy) and
+    one empty pipeline, and leaves out the bad change, whose jobs the good one already ran."""
+    entry = next(e for e in ENTRIES if e.spec.baseline)
+    settings = {**CICD.quick, **CICD.warmup}
+    assert settings["bad_change"] is False and settings["empty_jobs"] == [1]
+    result = run_trial(entry, "push", settings, data_dir, tmp_path)
+    assert result["status"] == "ok", f"{entry.name}: {result['error']}"
+    assert result["metrics"]["push_to_verdict_good_s"] > 0 and "push_to_verdict_bad_s" not in result["metrics"]
+    runs = PushTimeline.load(result["figures"][PushTimeline.KIND]).runs
+    assert [r.change for r in runs] == ["good"] and runs[0].verdict == "pass" and runs[0].deployed_s is not None
+    assert len(result["samples"]["empty_jobs_s"]) == 1
