@@ -5,6 +5,8 @@ model's SHA-256 and that nothing of the tool outlives it. Quick sizes, one trial
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 from dataclasses import asdict
 
 import pytest
@@ -75,3 +77,26 @@ def test_the_warmup_round_pushes_the_good_change_and_one_empty_pipeline(data_dir
     runs = PushTimeline.load(result["figures"][PushTimeline.KIND]).runs
     assert [r.change for r in runs] == ["good"] and runs[0].verdict == "pass" and runs[0].deployed_s is not None
     assert len(result["samples"]["empty_jobs_s"]) == 1
+
+
+def test_the_reference_auc_is_trained_once_per_run_and_read_back(data_dir, tmp_path):
+    """Every trial of a run trains the same first-version model on the same data: the first
+    trains it (in its own process, with the repository's code), the later ones read its AUC
+    from the run's cache; other sizes are another key and train again."""
+    from bakeoff.stages.cicd.repo import Repo
+
+    cache = tmp_path / "cache"
+    first = Repo(tmp_path / "a", data_dir, Path(sys.executable), dict(CICD.quick), cache=cache)
+    second = Repo(tmp_path / "b", data_dir, Path(sys.executable), dict(CICD.quick), cache=cache)
+    for repo in (first, second):
+        repo.root.mkdir()
+        repo.create()
+    assert (first.root / "reference-model" / "model.pkl").is_file()
+    assert not (second.root / "reference-model").exists(), "the second trial trained the model again"
+    auc = json.loads((first.clone / "reference.json").read_text())["auc"]
+    assert 0.6 < auc < 0.8 and json.loads((second.clone / "reference.json").read_text())["auc"] == auc
+    assert first.reference_key() == second.reference_key() and len(list(cache.iterdir())) == 1
+    other = Repo(tmp_path / "c", data_dir, Path(sys.executable), {**CICD.quick, "train_rows": 3_000}, cache=cache)
+    other.root.mkdir()
+    other.create()
+    assert (other.root / "reference-model" / "model.pkl").is_file() and len(list(cache.iterdir())) == 2

@@ -71,7 +71,9 @@ class CiTrial:
     def __init__(self, adapter: CicdAdapter, request: Request) -> None:
         self.adapter, self.request, self.settings = adapter, request, request.settings
         scratch = Path(request.scratch)
-        self.repo = Repo(scratch / "ci", Path(request.data_dir), Path(sys.executable), self.settings)
+        # The run's scratch folder (shared by its trials) caches the reference AUC (Repo.reference_auc).
+        self.repo = Repo(scratch / "ci", Path(request.data_dir), Path(sys.executable), self.settings,
+                         cache=scratch.parent / "cicd-reference")
         self.timeline = Timeline(self.repo.timeline)
         self.secret = f"tok-{secrets.token_hex(12)}"
         self.port = free_port()
