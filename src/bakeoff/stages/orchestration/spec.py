@@ -60,5 +60,9 @@ ORCHESTRATION = StageSpec(
     },
     smoke="bakeoff.stages.orchestration.smoke:smoke",
     section="bakeoff.stages.orchestration.section:figures",
-    quick_budget_s=180.0,
+    # The issue asked for 3 minutes; the stage does not fit it without fewer entries or rounds.
+    # Run 20261201-150704-0398 (docs/orchestration.md) took 368 s of checks, 857 s of warm-up and
+    # 1,157 s per measured round under a load of 8-10 on two cores, about 2.4 times its CPU time:
+    # some 30 minutes on a quiet machine with the capabilities, an estimate, not a measurement.
+    quick_budget_s=1800.0,
 )
