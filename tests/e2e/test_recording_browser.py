@@ -1,7 +1,7 @@
 """A rehearsal's recording page in a real browser (Debian's headless Chromium through Playwright),
 opened from file:// with every request off the disk counted as a problem. The page comes from
 a real `bakeoff rehearse tracking --steps 1-3` (the lineup, `bakeoff check jsonl`, `bakeoff
-check tensorboard`), in a temporary BAKEOFF_HOME that links the shared envs and data, as
+check dvclive`), in a temporary BAKEOFF_HOME that links the shared envs and data, as
 tests/e2e/test_demo.py does. Checked as an instructor would use it: no console errors, one
 chapter per step, a click on a chapter moves the player there, and text only step 2 printed,
 typed into the search box, lands the player inside step 2 with step 2 marked as the match, and
@@ -65,7 +65,7 @@ def test_chapters_and_search_move_the_player(rehearsed, page, tmp_path):  # noqa
 
     chapters = page.locator("#chapters li")
     assert chapters.count() == 3
-    assert chapters.nth(2).inner_text().startswith("step 3: A real tool in its own locked env: tensorboard")
+    assert chapters.nth(2).inner_text().startswith("step 3: A real tool in its own locked env: dvclive")
     for index in (2, 0, 1):
         chapters.nth(index).locator("button").click()
         page.wait_for_function(f"Math.abs(window.rehearsal.player.getCurrentTime() - {markers[index]}) < 0.05")

@@ -59,7 +59,7 @@ def script(stage: str) -> list[Step]:
     tools = [e.tool.name for e in entries if not e.spec.baseline]
     if baseline is None or not tools:
         raise ConfigError(f"stage {stage} has no baseline or no tool to demo; fix: add them under tools/")
-    tool = "tensorboard" if stage == "tracking" and "tensorboard" in tools else tools[0]
+    tool = specs[stage].demo_tool if specs[stage].demo_tool in tools else tools[0]
     steps = [
         Step(f"The question, and who answers it: {specs[stage].question}", [BAKEOFF, "tools"],
              f"the {stage} rows: one baseline (no tool), the tools with their pinned versions, every env built",

@@ -104,6 +104,9 @@ class StageSpec:
     # Seconds the quick run is expected to take, for the estimate a run prints when this
     # machine has no stored durations yet.
     quick_budget_s: float = 180.0
+    # The tool `bakeoff demo` shows (its check, live, within a step's budget): a light one that
+    # can be a candidate in the demo's decision. Empty: the stage's first tool.
+    demo_tool: str = ""
 
     def __post_init__(self) -> None:
         repeated = [k for k, kind in self.kinds.items() if kind.repeated]

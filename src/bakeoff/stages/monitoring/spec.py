@@ -72,4 +72,5 @@ MONITORING = StageSpec(
     # scale trial), partly beside the others' suites. Ten minutes, as before: the changes save
     # tens of seconds, not minutes.
     quick_budget_s=600,
+    demo_tool="evidently",
 )

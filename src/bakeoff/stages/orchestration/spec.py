@@ -65,4 +65,5 @@ ORCHESTRATION = StageSpec(
     # 1,157 s per measured round under a load of 8-10 on two cores, about 2.4 times its CPU time:
     # some 30 minutes on a quiet machine with the capabilities, an estimate, not a measurement.
     quick_budget_s=1800.0,
+    demo_tool="hamilton",
 )

@@ -40,4 +40,5 @@ TRACKING = StageSpec(
     correctness_facts={"metric_precision": "exact"},
     smoke="bakeoff.stages.tracking.smoke:smoke",
     warmup={"runs": 2, "single_logs": 20},
+    demo_tool="dvclive",
 )
