@@ -53,10 +53,17 @@ def test_ctrl_c_midway_leaves_no_process_then_resume_finishes_and_the_others_fin
     argv = [sys.executable, "-m", "bakeoff", "run", "--stage", "tracking", "--tools", "crashy,sleepy", "--quick",
             "--repeats", "1", "--timeout", "45", "--out", str(tmp_path)]
     cli = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The checks run two at a time: wait until the hang's check is the only trial still running
+    # (the baseline's and the crash's checks have ended), so what is stored before Ctrl-C is known.
+    def only_the_hang_runs() -> bool:
+        run_id = _run_id(tmp_path)
+        markers = _trial_markers(run_id) if run_id else []
+        return bool(markers) and all("sleepy" in m for m in markers)
+
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not any("sleepy" in m for m in _trial_markers()):
+    while time.monotonic() < deadline and not only_the_hang_runs():
         time.sleep(0.2)
-    assert any("sleepy" in m for m in _trial_markers()), "the sleepy trial never started"
+    assert only_the_hang_runs(), f"the sleepy trial never ran alone: {_trial_markers()}"
     time.sleep(1)  # let it start its children, one of them outside its process group
     cli.send_signal(signal.SIGINT)  # what Ctrl-C delivers
     _, stderr = cli.communicate(timeout=60)
@@ -77,6 +84,18 @@ def test_ctrl_c_midway_leaves_no_process_then_resume_finishes_and_the_others_fin
     assert tools["crashy"]["status"] == "failed"
     assert tools["sleepy"]["status"] == "timed_out"
     assert "sleepy" in (tmp_path / run_id / "report.md").read_text()
+
+
+def _run_id(out) -> str:
+    import sqlite3
+
+    if not (out / "results.sqlite").exists():
+        return ""
+    try:
+        found = sqlite3.connect(out / "results.sqlite").execute("SELECT run_id FROM runs").fetchall()
+    except sqlite3.Error:  # being created
+        return ""
+    return found[0][0] if found else ""
 
 
 def _trials(out, run_id):
