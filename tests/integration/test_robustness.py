@@ -66,7 +66,7 @@ def test_ctrl_c_midway_leaves_no_process_then_resume_finishes_and_the_others_fin
     assert only_the_hang_runs(), f"the sleepy trial never ran alone: {_trial_markers()}"
     time.sleep(1)  # let it start its children, one of them outside its process group
     cli.send_signal(signal.SIGINT)  # what Ctrl-C delivers
-    _, stderr = cli.communicate(timeout=60)
+    _, stderr = cli.communicate(timeout=120)  # ending every trial, then the partial report
     assert cli.returncode == 130, stderr[-2000:]
     run_id = stderr.split("--resume ")[1].split()[0]
     assert _trial_markers(run_id) == []
