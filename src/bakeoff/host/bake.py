@@ -91,19 +91,26 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
+def in_pairs(items: list, work: Callable, on_each: Callable) -> list:
+    """work(item) for every item, SIDE_BY_SIDE at a time; on_each(item, result) in this thread
+    as each ends; the results in the items' order. For work that measures nothing."""
+    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
+        futures = {pool.submit(work, item): i for i, item in enumerate(items)}
+        results = [None] * len(items)
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            on_each(items[futures[future]], results[futures[future]])
+    return results
+
+
 def ensure_envs(tools: list[registry.Tool], envs_root: Path, *, offline: bool,
                 on_done: Callable[[EnvOutcome], None]) -> dict[str, EnvOutcome]:
     """Find or build every tool's env, two builds at a time: a build is half waiting (uv
     linking from its cache, npm) and half compiling bytecode, so two share a 2-core machine
     well. Builds happen before any trial, so they never overlap a measurement."""
-    workers = max(1, min(2, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(envs.ensure, tool, envs_root, offline=offline): tool.name for tool in tools}
-        outcomes = {}
-        for future in as_completed(futures):
-            outcomes[futures[future]] = future.result()
-            on_done(outcomes[futures[future]])
-    return {tool.name: outcomes[tool.name] for tool in tools}
+    outcomes = in_pairs(tools, lambda tool: envs.ensure(tool, envs_root, offline=offline),
+                        lambda tool, outcome: on_done(outcome))
+    return {tool.name: outcome for tool, outcome in zip(tools, outcomes)}
 
 
 def pending(selection: Selection, store: Store, run_id: str, repeats: int, timeout: float | None) -> list[Trial]:
@@ -417,18 +424,16 @@ def check_tools(tools: list[registry.Tool], *, offline: bool = False,
     """`bakeoff check A,B,...`: each tool's check, SIDE_BY_SIDE tools at a time (a check
     measures nothing); `on_tool` hears of each tool as it ends, in this thread, `on_env` of
     its env from the thread checking it."""
-    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
-        futures = {pool.submit(check_tool, tool, offline=offline, on_env=on_env): tool for tool in tools}
-        found = {}
-        for future in as_completed(futures):
-            tool = futures[future]
-            found[tool.name] = future.result()
-            on_tool(tool, found[tool.name])
-    return {tool.name: found[tool.name] for tool in tools}
+    from bakeoff.host.prepare import prepare
+
+    data_dir = prepare(HOME / "data").dir  # once, before the checks run side by side
+    found = in_pairs(tools, lambda tool: check_tool(tool, offline=offline, on_env=on_env, data_dir=data_dir), on_tool)
+    return {tool.name: outcomes for tool, outcomes in zip(tools, found)}
 
 
 def check_tool(tool: registry.Tool, *, offline: bool = False,
-               on_env: Callable[[EnvOutcome], None] = lambda outcome: None) -> list[CheckOutcome]:
+               on_env: Callable[[EnvOutcome], None] = lambda outcome: None,
+               data_dir: Path | None = None) -> list[CheckOutcome]:
     """`bakeoff check TOOL`: in the tool's own env, for every entry: import the adapter, check it
     against its stage contract, its tool.toml options against its constructor, then one smoke
     call. The same check `bakeoff run` makes once per tool before any trial."""
@@ -450,10 +455,11 @@ def check_tool(tool: registry.Tool, *, offline: bool = False,
             outcomes.append(CheckOutcome(entry.stage, entry.name, False, f"environment could not be built: {env.error}",
                                          folder))
             continue
-        from bakeoff.host.prepare import prepare
+        if data_dir is None:
+            from bakeoff.host.prepare import prepare
 
-        data = prepare(HOME / "data")
-        outcome = run_trial(trial, entry, env.python, run_id=folder.name, run_dir=folder, data_dir=data.dir,
+            data_dir = prepare(HOME / "data").dir
+        outcome = run_trial(trial, entry, env.python, run_id=folder.name, run_dir=folder, data_dir=data_dir,
                             settings=settings)
         message = (outcome.result.facts.get("check") if outcome.status == OK and outcome.result else outcome.reason)
         outcomes.append(CheckOutcome(entry.stage, entry.name, outcome.status == OK, str(message or ""), outcome.log))
