@@ -123,3 +123,36 @@ def test_section_draws_from_figure_data():
     assert "| prefect | 3.00 [2.50, 3.50] | unsupported | by path: references | unsupported: only files |" in passing
     assert "| prefect | train | 0.500 | 2.500 | 1 | test |" in out[3].text
     assert figures({"tools": {}}) == []
+
+
+def test_the_probe_outcomes_share_the_machine_and_the_timed_parallel_probe_is_measured():
+    """A kind that shares the machine may yield no time or memory figure (stages/spec.py): the
+    capabilities are outcomes; parallel efficiency, a time ratio, is the pipeline trial's."""
+    import inspect
+
+    from bakeoff.stages.orchestration import probes, workload
+
+    assert ORCHESTRATION.kinds["capabilities"].shares_machine
+    assert not ORCHESTRATION.kinds["pipeline"].shares_machine and ORCHESTRATION.kinds["pipeline"].repeated
+    source = inspect.getsource(probes.capabilities_trial) + inspect.getsource(probes.Probes)
+    assert "metrics" not in source and "samples" not in source and "parallel_speedup" not in source
+    assert "parallel_efficiency" in inspect.getsource(workload.pipeline_trial)
+
+
+def test_quick_sizes_are_no_larger_than_full_ones_and_every_round_spins_the_measured_second():
+    for key in ("rows", "max_iter"):
+        assert ORCHESTRATION.quick[key] <= ORCHESTRATION.full[key], key
+    assert max(ORCHESTRATION.quick["fan_out"]) <= max(ORCHESTRATION.full["fan_out"])
+    assert ORCHESTRATION.quick["spin_seconds"] == ORCHESTRATION.full["spin_seconds"] == 1.0
+    assert ORCHESTRATION.warmup["spin_seconds"] < 1.0  # the warm-up's figures are discarded
+
+
+def test_the_parallel_workflow_spins_the_asked_seconds(tmp_path):
+    job = {"data_dir": str(tmp_path), "rows": 10, "max_iter": 1, "seed": 1}
+    workflow = workflows.parallel(tmp_path / "flows", tmp_path / "runs", job, seconds=0.05)
+    assert [t.args for t in workflow.tasks] == [{"index": i, "seconds": 0.05} for i in range(4)]
+    workflows.run_in_order(workflow)
+    from bakeoff.stages.orchestration.tasks import executions
+
+    spans = [e["end"] - e["start"] for i in range(4) for e in executions(workflow.work, f"spin_{i}")]
+    assert len(spans) == 4 and all(0.04 < s < 1.0 for s in spans)

@@ -1,6 +1,10 @@
 """Capability probes, run once per orchestrator. A capability counts only if a probe exercised
 it here, through the tool; every outcome carries its evidence (marker files, the tool's run
-ids, times). Worker side: base set only."""
+ids). Every figure of this trial is an outcome, none a time: the engine runs two of these side
+by side (`shares_machine`). The one timed probe, parallel_speedup, runs in the measured
+pipeline trials (workload.parallel_run), which have the machine to themselves; the time limits
+the probes check (retry delay, time-out) are lower bounds a busy machine cannot fake.
+Worker side: base set only."""
 
 from __future__ import annotations
 
@@ -25,7 +29,6 @@ from bakeoff.worker.measure import timed_step
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 
 Outcome = tuple[str, str]
-IDEAL_PARALLEL_SECONDS = 2.0  # four one-second tasks on two workers
 
 
 def succeeded(work: Path, task: str) -> int:
@@ -45,15 +48,14 @@ class Probes:
         self.adapter, self.request = adapter, request
         self.trial = Trial(request)
         self.shown_run = ""
-        self.metrics: dict[str, float] = {}
 
     def outputs_identical(self) -> Outcome:
         workflow = self.trial.pipeline("identical")
-        record, wall, _ = timed_run(self.adapter, workflow)
+        record = self.adapter.run(workflow=workflow)
         check_pipeline(self.trial, workflow, record)
         self.shown_run = record.run_id
         files = len(self.trial.expected())
-        return PASS, f"run {record.run_id}: all {files} output files equal the baseline's (sha256), in {wall:.1f} s"
+        return PASS, f"run {record.run_id}: all {files} output files equal the baseline's (sha256)"
 
     def retry_flaky(self) -> Outcome:
         workflow = workflows.single("flaky", "flaky", self.trial.flows, self.trial.runs, self.trial.job,
@@ -204,18 +206,6 @@ class Probes:
         pool.apply(workflows.run_in_order, (reference,))
         return workflows.output_digests(reference.work)
 
-    def parallel_speedup(self) -> Outcome:
-        workflow = workflows.parallel(self.trial.flows, self.trial.runs, self.trial.job)
-        record, wall, _ = timed_run(self.adapter, workflow)
-        if not record.success:
-            return FAIL, f"run failed: {record.error[:160]}"
-        spins = [e for i in range(4) for e in executions(workflow.work, f"spin_{i}") if "error" not in e]
-        span = max(e["end"] for e in spins) - min(e["start"] for e in spins)
-        self.metrics["parallel_efficiency"] = IDEAL_PARALLEL_SECONDS / span
-        pids = len({e["pid"] for e in spins})
-        detail = f"first start to last end {span:.2f} s (ideal 2 s, serial 4 s), run {wall:.2f} s, {pids} process(es)"
-        return (PASS if span < 3.0 else FAIL), detail
-
     def timeout_kills(self) -> Outcome:
         workflow = workflows.single("hang", "hang", self.trial.flows, self.trial.runs, self.trial.job, timeout=2.0)
         record, wall, _ = timed_run(self.adapter, workflow)
@@ -257,7 +247,7 @@ class Probes:
         missing = [w for w in wanted if w not in page.text]
         if missing:
             return FAIL, f"Chromium rendered {url} ({len(page.text)} chars of text) without {missing}; screenshot {page.screenshot}"
-        return PASS, f"Chromium rendered {url.split('127.0.0.1')[-1]} in {page.seconds:.1f} s and it shows " \
+        return PASS, f"Chromium rendered {url.split('127.0.0.1')[-1]} and it shows " \
                      f"{', '.join(repr(w) for w in wanted)}; screenshot {page.screenshot.name}"
 
 
@@ -319,7 +309,7 @@ def capabilities_trial(adapter: OrchestrationAdapter, request: Request, *, impor
                 result.probes[name] = run_probe(getattr(probes, name))
         with timed_step("cache probes"):
             result.probes.update(probes.cache_probes())
-        for name in ("parallel_speedup", "timeout_kills", "schedule_registered", "local_ui"):
+        for name in ("timeout_kills", "schedule_registered", "local_ui"):
             with timed_step(name):
                 result.probes[name] = run_probe(getattr(probes, name))
     finally:
@@ -327,5 +317,4 @@ def capabilities_trial(adapter: OrchestrationAdapter, request: Request, *, impor
             adapter.close()
     with timed_step("offline"):  # alone, after close: its own server and store, nothing else running
         result.probes["offline"] = run_probe(start_offline(request, probes.trial.expected()))
-    result.metrics.update(probes.metrics)
     return result

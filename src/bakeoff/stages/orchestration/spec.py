@@ -18,13 +18,15 @@ ORCHESTRATION = StageSpec(
     contract="bakeoff.stages.orchestration.contract:OrchestrationAdapter",
     kinds={
         "pipeline": TrialKind("bakeoff.stages.orchestration.workload:pipeline_trial", timeout=600, repeated=True),
-        "capabilities": TrialKind("bakeoff.stages.orchestration.probes:capabilities_trial", timeout=900),
+        # Outcomes only (the timed parallel probe is the pipeline trial's): two run side by side.
+        "capabilities": TrialKind("bakeoff.stages.orchestration.probes:capabilities_trial", timeout=900,
+                                  shares_machine=True),
     },
-    quick={"rows": 10_000, "max_iter": 20, "fan_out": [5, 25]},
-    full={"rows": 50_000, "max_iter": 100, "fan_out": [10, 50, 200]},
+    quick={"rows": 10_000, "max_iter": 20, "fan_out": [2, 12], "spin_seconds": 1.0},
+    full={"rows": 50_000, "max_iter": 100, "fan_out": [10, 50, 200], "spin_seconds": 1.0},
     # The warm-up round only warms imports, bytecode and the page cache: the same code paths on
     # the smallest work (its figures are discarded).
-    warmup={"rows": 2_000, "max_iter": 5, "fan_out": [2, 3]},
+    warmup={"rows": 2_000, "max_iter": 5, "fan_out": [2, 3], "spin_seconds": 0.2},
     metrics={
         "pipeline_seconds": Metric("Pipeline run (prepare -> register), warm, wall time, data passed by path", "s", "lower", "speed",
                                    headline=True),

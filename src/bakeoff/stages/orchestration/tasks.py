@@ -212,13 +212,14 @@ def noop(index: int) -> int:
     return index
 
 
-def spin(index: int) -> int:
-    """One second of this thread's own CPU time (pure Python, so it holds the GIL): four of
-    these on two workers take 2 s only if the tool really runs two at once on two cores."""
+def spin(index: int, seconds: float = 1.0) -> int:
+    """`seconds` (one, in the measured rounds) of this thread's own CPU time (pure Python, so it
+    holds the GIL): four of these on two workers take 2 s only if the tool really runs two at
+    once on two cores."""
     with marked(f"spin_{index}"):
         start = time.thread_time()
         count = 0
-        while time.thread_time() - start < 1.0:
+        while time.thread_time() - start < seconds:
             count += 1
         return index
 

@@ -162,8 +162,8 @@ def fan_out(n: int, flows: Path, runs: Path, job: dict[str, Any]) -> Workflow:
     return make(f"fanout_{n}", flows, runs, job, tasks, fan_out=n)
 
 
-def parallel(flows: Path, runs: Path, job: dict[str, Any], count: int = 4) -> Workflow:
-    tasks = tuple(Task(f"spin_{i}", "spin", args={"index": i}) for i in range(count))
+def parallel(flows: Path, runs: Path, job: dict[str, Any], count: int = 4, seconds: float = 1.0) -> Workflow:
+    tasks = tuple(Task(f"spin_{i}", "spin", args={"index": i, "seconds": seconds}) for i in range(count))
     return make("parallel", flows, runs, job, tasks, fan_out=count)
 
 

@@ -1,12 +1,16 @@
 """The measured orchestration workload, identical for every tool: the real pipeline twice (cold,
 then warm) with data passed by path, once more warm with frames and models passed the tool's
-own way (measured apart, never mixed into the by-path time), and a fan-out of N no-op tasks for
-each N. Worker side: base set only.
+own way (measured apart, never mixed into the by-path time), a fan-out of N no-op tasks for
+each N, and four CPU-bound tasks on two workers (parallel efficiency; its probe outcome too).
+Worker side: base set only.
 
 Correctness before speed: every pipeline run must succeed and its outputs (model, predictions,
-scores, registry entry) must equal bit for bit those of the baseline's call chain run here in
-this process (a value-passing run writes only the final files, and those must be equal); every
-fan-out task must have run. A mismatch fails the trial.
+scores, registry entry) must equal bit for bit those of the baseline's call chain (a
+value-passing run writes only the final files, and those must be equal); every fan-out task
+must have run. A mismatch fails the trial. The reference is computed in this process after the
+tool is closed (nothing measured is left, and no tool forks after it), and every run is checked
+against it then: the trial fails as before, without a spawned child importing pandas and
+scikit-learn again for every trial.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from bakeoff.stages.orchestration.fit import fit_line
 from bakeoff.stages.orchestration.tasks import FINAL_OUTPUTS, PIPELINE, executions
 from bakeoff.stages.orchestration.workflow import Workflow
 from bakeoff.worker.measure import folder_mb
-from bakeoff.worker.protocol import OK, Request, Result
+from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 
 
 class Mismatch(Exception):
@@ -59,14 +63,18 @@ class Trial:
     def pipeline(self, name: str, **knobs: Any) -> Workflow:
         return workflows.pipeline(name, self.flows, self.runs, self.job, **knobs)
 
-    def expected(self) -> dict[str, str]:
+    def expected(self, *, here: bool = False) -> dict[str, str]:
         """Output digests of the baseline's call chain (every task once, in order), computed
         in a spawned child: this process stays free of pyarrow's and OpenMP's threads, which
-        would make the forks some tools do (Luigi, Airflow's LocalExecutor) unsafe."""
+        would make the forks some tools do (Luigi, Airflow's LocalExecutor) unsafe. `here`:
+        in this process, for when the tool is closed and will start nothing more."""
         if self._expected is None:
             reference = self.pipeline("reference")
-            with get_context("spawn").Pool(1) as pool:
-                pool.apply(workflows.run_in_order, (reference,))
+            if here:
+                workflows.run_in_order(reference)
+            else:
+                with get_context("spawn").Pool(1) as pool:
+                    pool.apply(workflows.run_in_order, (reference,))
             self._expected = workflows.output_digests(reference.work)
             shutil.rmtree(reference.work / "markers")
         return self._expected
@@ -134,24 +142,61 @@ def fan_out(adapter: OrchestrationAdapter, trial: Trial, sizes: list[int]) -> Fa
     return FanOutFit(points=points, a_seconds=a, b_seconds=b)
 
 
-def value_run(adapter: OrchestrationAdapter, trial: Trial, metrics: dict[str, float]) -> str:
+def value_run(adapter: OrchestrationAdapter, trial: Trial, metrics: dict[str, float],
+              runs: list[tuple[Workflow, RunRecord]] | None = None) -> str:
     """The warm pipeline once more with frames and models passed the tool's own way: its own
-    metric, beside the by-path time. Returns how they passed (the label), or why not."""
+    metric, beside the by-path time. Returns how they passed (the label), or why not. Its
+    outputs are checked now, or (given `runs`) appended there to be checked later."""
     workflow = trial.pipeline("pipeline_value", passing="value")
     try:
         record, wall, _ = timed_run(adapter, workflow)
     except Unsupported as why:
         return f"unsupported: {why}"
-    check_pipeline(trial, workflow, record)
+    if runs is None:
+        check_pipeline(trial, workflow, record)
+    elif not record.success:
+        raise Mismatch(f"pipeline run {record.run_id} (values passed the tool's way) failed: {record.error}")
+    else:
+        runs.append((workflow, record))
     metrics["pipeline_value_seconds"] = wall
     return adapter.passing_value
+
+
+SPIN_TASKS = 4  # CPU-bound tasks of `spin_seconds` each, on the workflow's two workers
+
+
+def parallel_run(adapter: OrchestrationAdapter, trial: Trial, seconds: float) -> tuple[dict[str, str], float | None]:
+    """Four CPU-bound tasks on two workers: the probe outcome (first start to last end under
+    1.5 times the ideal, 3 s for one-second tasks) and the parallel efficiency (ideal / span).
+    Timed, so it runs here, in the measured trial that has the machine to itself."""
+    workflow = workflows.parallel(trial.flows, trial.runs, trial.job, count=SPIN_TASKS, seconds=seconds)
+    ideal = SPIN_TASKS * seconds / workflow.workers
+    try:
+        record, wall, _ = timed_run(adapter, workflow)
+    except Unsupported as why:
+        return {"status": "unsupported", "evidence": str(why)}, None
+    if not record.success:
+        return {"status": FAIL, "evidence": f"run failed: {record.error[:160]}"}, None
+    spins = [e for i in range(SPIN_TASKS) for e in executions(workflow.work, f"spin_{i}") if "error" not in e]
+    if len(spins) != SPIN_TASKS:
+        return {"status": FAIL, "evidence": f"{len(spins)} of {SPIN_TASKS} tasks ran successfully"}, None
+    span = max(e["end"] for e in spins) - min(e["start"] for e in spins)
+    pids = len({e["pid"] for e in spins})
+    detail = (f"{SPIN_TASKS} x {seconds:g} s CPU tasks: first start to last end {span:.2f} s (ideal {ideal:g} s, "
+              f"serial {SPIN_TASKS * seconds:g} s), run {wall:.2f} s, {pids} process(es)")
+    return {"status": PASS if span < 1.5 * ideal else FAIL, "evidence": detail}, ideal / span
 
 
 def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_seconds: float) -> Result:
     trial = Trial(request)
     metrics: dict[str, float] = {}
     facts: dict[str, Any] = {"passing": adapter.passing}
-    trial.expected()  # before any tool runs: the reference costs the same for every tool
+    runs: list[tuple[Workflow, RunRecord]] = []  # checked against the reference once the tool is closed
+
+    def succeeded(workflow: Workflow, record: RunRecord) -> None:
+        if not record.success:
+            raise Mismatch(f"pipeline run {record.run_id} failed: {record.error}")
+        runs.append((workflow, record))
 
     # What a team keeps running is started once, timed apart from the runs.
     tick = time.perf_counter()
@@ -161,20 +206,23 @@ def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_se
     try:
         cold = trial.pipeline("pipeline_cold")
         record, wall, _ = timed_run(adapter, cold)
-        check_pipeline(trial, cold, record)
+        succeeded(cold, record)
         metrics["cold_start_seconds"] = import_seconds + wall
 
         warm = trial.pipeline("pipeline")
         record, wall, triggered = timed_run(adapter, warm)
-        check_pipeline(trial, warm, record)
+        succeeded(warm, record)
         metrics["pipeline_seconds"] = wall
         metrics["trigger_latency_seconds"] = first_task_latency(warm, triggered)
         result_timeline = timeline(warm, record, wall, triggered)
-        facts["passing_value"] = value_run(adapter, trial, metrics)
+        facts["passing_value"] = value_run(adapter, trial, metrics, runs)
 
         fit = fan_out(adapter, trial, list(request.settings["fan_out"]))
         metrics["fixed_cost_seconds"] = fit.a_seconds
         metrics["per_task_ms"] = fit.b_seconds * 1000
+        parallel, efficiency = parallel_run(adapter, trial, float(request.settings.get("spin_seconds", 1.0)))
+        if efficiency is not None:
+            metrics["parallel_efficiency"] = efficiency
         memory = adapter.server_memory_mb()
         if memory is not None:
             metrics["server_memory_mb"] = memory
@@ -183,8 +231,12 @@ def pipeline_trial(adapter: OrchestrationAdapter, request: Request, *, import_se
     store = adapter.store_path()
     if store is not None:
         metrics["store_mb"] = folder_mb(store)
+    trial.expected(here=True)  # the tool is closed: nothing measured is left, nothing forks after this
+    for workflow, record in runs:
+        check_pipeline(trial, workflow, record)
     facts["timings_from"] = result_timeline.source
-    result = Result(trial_id=request.trial_id, status=OK, metrics=metrics, facts=facts)
+    result = Result(trial_id=request.trial_id, status=OK, metrics=metrics, facts=facts,
+                    probes={"parallel_speedup": parallel})
     result.put(fit)
     result.put(result_timeline)
     return result
