@@ -65,18 +65,44 @@ def test_the_matrix_is_timed_in_its_own_trial(entry, data_dir, tmp_path):
     assert not result["probes"], "the matrix trial proves no capability"
 
 
-def test_the_warmup_round_pushes_the_good_change_and_one_empty_pipeline(data_dir, tmp_path):
+def test_the_warmup_round_pushes_the_good_change_only(data_dir, tmp_path):
     """The warm-up's figures are discarded: it runs the good change (every job, the deploy) and
-    one empty pipeline, and leaves out the bad change, whose jobs the good one already ran."""
+    leaves out the bad change, whose jobs the good one already ran, and the empty pipelines,
+    which run the same step script: no a + b x N fit, no bad-change figure."""
     entry = next(e for e in ENTRIES if e.spec.baseline)
     settings = {**CICD.quick, **CICD.warmup}
-    assert settings["bad_change"] is False and settings["empty_jobs"] == [1]
+    assert settings["bad_change"] is False and settings["empty_jobs"] == []
     result = run_trial(entry, "push", settings, data_dir, tmp_path)
     assert result["status"] == "ok", f"{entry.name}: {result['error']}"
     assert result["metrics"]["push_to_verdict_good_s"] > 0 and "push_to_verdict_bad_s" not in result["metrics"]
+    assert "pipeline_fixed_s" not in result["metrics"] and "empty_jobs_s" not in result["samples"]
     runs = PushTimeline.load(result["figures"][PushTimeline.KIND]).runs
     assert [r.change for r in runs] == ["good"] and runs[0].verdict == "pass" and runs[0].deployed_s is not None
-    assert len(result["samples"]["empty_jobs_s"]) == 1
+
+
+def test_probe_groups_run_beside_the_trial_with_tools_of_their_own(data_dir, tmp_path):
+    """The capabilities trial starts probe groups in processes of their own, each with a fresh
+    tool, while its other probes run: each must give its outcomes and leave nothing running
+    (what a child's tool leaves fails the trial). The baseline's hook, in this interpreter (the
+    children run where the trial runs); the runs cover every tool."""
+    from bakeoff.stages.cicd.probes import PROBES, child_probes
+
+    entry = next(e for e in ENTRIES if e.spec.baseline)
+    scratch = tmp_path / "trial"
+    scratch.mkdir()
+    request = Request(trial_id="test", stage="cicd", entry=entry.name, adapter=entry.spec.adapter,
+                      kind="capabilities", options=entry.spec.options, settings=dict(CICD.quick),
+                      data_dir=str(data_dir), scratch=str(scratch), result_path="")
+    assert set(PROBES) == set(CICD.probes) and PROBES["timeout_kills_job"] != "trial"
+    left: list[str] = []
+    waits = [child_probes(request, "timeout", ("timeout_kills_job", "retry_flaky_job"), left),
+             child_probes(request, "offline", ("offline",), left, offline=True)]
+    outcomes = {name: said for wait in waits for name, said in wait().items()}
+    assert outcomes["timeout_kills_job"]["status"] == "pass", outcomes
+    assert "killed" in outcomes["timeout_kills_job"]["evidence"]
+    assert outcomes["retry_flaky_job"]["status"] == "pass", outcomes
+    assert outcomes["offline"]["status"] == "pass", outcomes
+    assert not left, left
 
 
 def test_the_reference_auc_is_trained_once_per_run_and_read_back(data_dir, tmp_path):

@@ -75,6 +75,9 @@ class RunOutcome:
     jobs: dict[str, str] = field(default_factory=dict)  # job name -> the tool's status word for it
     log: str = ""  # every job's log as the tool keeps it (for the secret check)
     detail: str = ""  # the tool's own words when it rejected or failed the run
+    # Wall clock when the verdict was known, for an adapter that collects the run's logs and job
+    # statuses from the tool after it saw the verdict (Buildbot's REST API): 0 means when wait() returned.
+    known_at: float = 0.0
 
 
 class CicdAdapter:

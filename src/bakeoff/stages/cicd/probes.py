@@ -229,77 +229,130 @@ def render_page(url: str, profile: Path) -> str:
     return render(url, profile).text
 
 
-def offline_outcome(request: Request) -> Callable[[], Outcome]:
-    """Start the offline check in its own process, in a network namespace with only loopback:
-    a fresh tool, one push of an empty job, its verdict. Returns the function that waits."""
-    scratch = Path(request.scratch) / "offline"
+CHILD_WAIT_S = 300  # a child's own tool start and its probes' pipelines (the timeout probe: its timeout too)
+OFFLINE = "offline"
+
+
+def child_probes(request: Request, group: str, names: tuple[str, ...], left: list[str], *,
+                 offline: bool = False) -> Callable[[], dict[str, dict[str, str]]]:
+    """Start the probes `names` (of `Probes`, in order; or the offline check) in a process of
+    their own with a fresh tool: its own repository, deploy slot and tool instance, so they run
+    while the trial's other probes run on the trial's tool. The offline check runs in a network
+    namespace with only loopback: a fresh tool, one push of an empty job, its verdict. Returns
+    the function that waits for the outcomes (name -> status and evidence, as `run_probe`); what
+    the child's tool left running after its stop() is appended to `left` (it fails the trial)."""
+    scratch = Path(request.scratch) / group
     scratch.mkdir(parents=True, exist_ok=True)
     job = scratch / "job.json"
-    job.write_text(json.dumps({"adapter": request.adapter, "options": request.options, "settings": request.settings,
-                               "data_dir": request.data_dir, "scratch": str(scratch)}))
-    wrap = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+    job.write_text(json.dumps({"probes": list(names), "adapter": request.adapter, "options": request.options,
+                               "settings": request.settings, "data_dir": request.data_dir, "scratch": str(scratch),
+                               "reference_cache": str(Path(request.scratch).parent / "cicd-reference")}))
+    wrap = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"'] if offline else []
+    where = "with no network" if offline else f"in its own process ({group})"
     log = open(scratch / "child.log", "wb")
     try:
         child = subprocess.Popen([*wrap, sys.executable, "-m", "bakeoff.stages.cicd.probes", str(job)],
                                  stdout=log, stderr=subprocess.STDOUT, cwd=scratch)
     except OSError as exc:
-        return lambda: (FAIL, f"could not start the offline child: {exc}")
+        log.close()
+        return lambda: {name: {"status": FAIL, "evidence": f"could not start the {group} child: {exc}"}
+                        for name in names}
+    limit = CHILD_WAIT_S + (request.settings["timeout_probe_s"] + 60 if "timeout_kills_job" in names else 0)
 
-    def wait() -> Outcome:
+    def wait() -> dict[str, dict[str, str]]:
         try:
-            code = child.wait(timeout=240)
+            code = child.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             child.kill()
-            return FAIL, "the offline child did not finish in 240 s"
+            child.wait()
+            return {name: {"status": FAIL, "evidence": f"the {group} child did not finish in {limit} s"}
+                    for name in names}
         finally:
             log.close()
         out = scratch / "job.json.out"
         if code or not out.exists():
             tail = (scratch / "child.log").read_text(errors="replace").strip().splitlines()[-1:]
-            return FAIL, f"with no network: exited {code}: {tail[0][:300] if tail else 'no output'}"
+            said = f"{where}: exited {code}: {tail[0][:300] if tail else 'no output'}"
+            return {name: {"status": FAIL, "evidence": said} for name in names}
         said = json.loads(out.read_text())
-        return (PASS, f"in a network namespace with only loopback: {said['evidence']}") if said["ok"] else \
-            (FAIL, f"with no network: {said['evidence']}")
+        leftover = said.pop("left", "")
+        if leftover:
+            left.append(f"{group} child: {leftover}")
+        if offline:
+            ok, evidence = said[OFFLINE]["ok"], said[OFFLINE]["evidence"]
+            return {OFFLINE: {"status": PASS, "evidence": f"in a network namespace with only loopback: {evidence}"}
+                    if ok else {"status": FAIL, "evidence": f"with no network: {evidence}"}}
+        return {name: said[name] for name in names}
 
     return wait
 
 
-def offline_child(job_path: str) -> int:
+def child_main(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text())
     adapter = load_adapter(job["adapter"], CicdAdapter, job["options"])
-    request = Request(trial_id="offline", stage="cicd", entry="", adapter=job["adapter"], kind="offline",
+    request = Request(trial_id="child", stage="cicd", entry="", adapter=job["adapter"], kind="capabilities",
                       options=job["options"], settings=job["settings"], data_dir=job["data_dir"],
                       scratch=job["scratch"], result_path="")
-    with CiTrial(adapter, request) as ci:
-        ci.use(empty(1))
-        push = ci.push("One empty job", {"docs/offline.md": "offline\n"})
-    ok = push.outcome.verdict == PASSED and "noop" in ci.timeline.ran(push.revision)
-    evidence = f"tool started in {ci.start_seconds:.1f} s; a push got verdict {push.outcome.verdict} in {push.seconds:.1f} s"
-    Path(job_path + ".out").write_text(json.dumps({"ok": ok, "evidence": evidence}))
+    cache = Path(job["reference_cache"])
+    said: dict = {}
+    if job["probes"] == [OFFLINE]:
+        with CiTrial(adapter, request, first=empty(1), cache=cache) as ci:
+            push = ci.push("One empty job", {"docs/offline.md": "offline\n"})
+        ok = push.outcome.verdict == PASSED and "noop" in ci.timeline.ran(push.revision)
+        evidence = (f"tool started in {ci.start_seconds:.1f} s; a push got verdict {push.outcome.verdict} in "
+                    f"{push.seconds:.1f} s")
+        said[OFFLINE] = {"ok": ok, "evidence": evidence}
+    else:
+        with CiTrial(adapter, request, cache=cache) as ci:
+            probes = Probes(ci, Result(trial_id=request.trial_id, status=OK))
+            for name in job["probes"]:
+                with timed_step(name):
+                    said[name] = run_probe(getattr(probes, name))
+    left = ci.leftovers()
+    if left:
+        said["left"] = left
+    Path(job_path + ".out").write_text(json.dumps(said))
     return 0
 
 
-ORDER = ("good_model_shipped", "artifact_passing", "bad_model_blocked", "docs_change_skips_training", "rollback",
-         "matrix_failure_fails", "retry_flaky_job", "secret_masked", "concurrent_pushes", "invalid_config_rejected",
-         "timeout_kills_job", "local_ui")
+# Every probe, in the order the report lists them, and where each runs. "trial" probes run on
+# the trial's tool one after another: the deploys, whose outcomes depend on what serves, and the
+# UI, which shows their runs. The others run at the same time, each group with a tool of its own
+# (`child_probes`): the pipelines of their own, and the timeout probe, mostly waiting (a whole
+# minute for GitHub's unit) and on a one-run-at-a-time tool holding every later push behind the
+# hanging job. The tools run one pipeline at a time; these groups do not queue behind each other.
+PROBES = {"good_model_shipped": "trial", "artifact_passing": "trial", "bad_model_blocked": "trial",
+          "docs_change_skips_training": "trial", "rollback": "trial", "matrix_failure_fails": "pipelines",
+          "retry_flaky_job": "pipelines", "secret_masked": "pipelines", "concurrent_pushes": "pipelines",
+          "invalid_config_rejected": "pipelines", "timeout_kills_job": "timeout", "local_ui": "trial",
+          OFFLINE: OFFLINE}
 
 
 def capabilities_trial(adapter: CicdAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
-    """Every probe on one started tool. Outcomes only (pass or fail with evidence): the engine
-    runs this trial beside another tool's (`shares_machine`), so a time quoted in a probe's
-    evidence was taken on a shared machine and is context, never a figure. The matrix's time is
-    measured apart, by `matrix_trial`, with the machine to itself."""
+    """Every probe, once. Outcomes only (pass or fail with evidence): the engine runs this trial
+    beside another tool's (`shares_machine`), and its probe groups run side by side, so a time
+    quoted in a probe's evidence was taken on a shared machine and is context, never a figure.
+    The matrix's time is measured apart, by `matrix_trial`, with the machine to itself."""
     result = Result(trial_id=request.trial_id, status=OK)
-    with timed_step("start"), CiTrial(adapter, request) as ci:
+    left: list[str] = []
+    groups: dict[str, tuple[str, ...]] = {}
+    for name, group in PROBES.items():
+        groups[group] = (*groups.get(group, ()), name)
+    children = [child_probes(request, group, names, left, offline=group == OFFLINE)
+                for group, names in groups.items() if group != "trial"]
+    outcomes: dict[str, dict[str, str]] = {}
+    with timed_step("trial's probes"), CiTrial(adapter, request) as ci:
         probes = Probes(ci, result)
-        for name in ORDER:
+        for name in groups["trial"]:
             with timed_step(name):
-                result.probes[name] = run_probe(getattr(probes, name))
-    left = ci.leftovers()
-    if left:
-        raise Mismatch(f"still running after stop(): {left}")
-    with timed_step("offline"):
-        result.probes["offline"] = run_probe(offline_outcome(request))
+                outcomes[name] = run_probe(getattr(probes, name))
+    with timed_step("waiting for the probes beside (own tools, started with the trial)"):
+        for wait in children:  # each child stops its own tool and reports what it left
+            outcomes.update(wait())
+    left.insert(0, ci.leftovers())
+    if any(left):
+        raise Mismatch(f"still running after stop(): {'; '.join(filter(None, left))}")
+    result.probes.update({name: outcomes[name] for name in PROBES})
     return result
 
 
@@ -309,12 +362,14 @@ def matrix_trial(adapter: CicdAdapter, request: Request, *, import_seconds: floa
     beside another trial. The tool is started first, as in the push trial; a matrix that does
     not pass with three configurations fails the trial."""
     result = Result(trial_id=request.trial_id, status=OK)
-    with CiTrial(adapter, request) as ci:
+    try:
+        adapter.render(pipeline=matrix())
+    except Unsupported as why:  # the format cannot say a matrix: no time to measure
+        result.facts["matrix"] = f"unsupported: {why}"[:300]
+        return result
+    with CiTrial(adapter, request, first=matrix()) as ci:  # the tool starts with the matrix configured
         with timed_step("matrix"):
-            try:
-                result.facts["matrix"] = Probes(ci, result).matrix_runs()[1][:300]
-            except Unsupported as why:  # the format cannot say a matrix: no time to measure
-                result.facts["matrix"] = f"unsupported: {why}"[:300]
+            result.facts["matrix"] = Probes(ci, result).matrix_runs()[1][:300]
     left = ci.leftovers()
     if left:
         raise Mismatch(f"still running after stop(): {left}")
@@ -335,4 +390,4 @@ def smoke(adapter: CicdAdapter, request: Request) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(offline_child(sys.argv[1]))
+    sys.exit(child_main(sys.argv[1]))

@@ -68,16 +68,21 @@ class CiTrial:
     """One trial's CI: the repository, the deploy slot, the tool. A context manager: the slot
     and the tool are stopped on the way out, and the stage checks nothing of theirs is left."""
 
-    def __init__(self, adapter: CicdAdapter, request: Request) -> None:
+    def __init__(self, adapter: CicdAdapter, request: Request, *, first: Pipeline = ML,
+                 cache: Path | None = None) -> None:
+        """`first` is the pipeline the tool starts with (a trial that pushes only the matrix
+        starts Buildbot with it rather than reconfiguring it before the push). `cache` holds the
+        reference AUC: by default the run's scratch folder, shared by its trials (Repo.reference_auc)."""
         self.adapter, self.request, self.settings = adapter, request, request.settings
         scratch = Path(request.scratch)
-        # The run's scratch folder (shared by its trials) caches the reference AUC (Repo.reference_auc).
+        self.reference_cache = cache or scratch.parent / "cicd-reference"
         self.repo = Repo(scratch / "ci", Path(request.data_dir), Path(sys.executable), self.settings,
-                         cache=scratch.parent / "cicd-reference")
+                         cache=self.reference_cache)
         self.timeline = Timeline(self.repo.timeline)
         self.secret = f"tok-{secrets.token_hex(12)}"
         self.port = free_port()
         self.slot: ProcessTree | None = None
+        self.first = first
         self.pipeline: Pipeline | None = None
         self.start_seconds = 0.0
         self.footprint_mb = 0.0
@@ -91,7 +96,7 @@ class CiTrial:
                                 new_session=True)
         site = Site(bare_repo=self.repo.bare, state=self.repo.root / "tool", python=Path(sys.executable),
                     env={"PATH": os.environ.get("PATH", "")}, secrets={SECRET_NAME: self.secret},
-                    files=self.adapter.render(pipeline=ML))
+                    files=self.adapter.render(pipeline=self.first))
         started = time.perf_counter()
         try:
             self.adapter.start(site=site)
@@ -99,7 +104,7 @@ class CiTrial:
             self.__exit__()  # __exit__ does not run when __enter__ fails: end what did start
             raise
         self.start_seconds = time.perf_counter() - started
-        self.pipeline = ML
+        self.pipeline = self.first
         tool = [p for p in descendants(os.getpid()) if p not in self.slot.pids(fresh=True)]
         self.footprint_mb = sum(memory_mb(p)[0] for p in tool)
         self.processes = len(tool)
@@ -124,7 +129,7 @@ class CiTrial:
         """Make `pipeline` the one the next push runs: reconfigure a tool whose pipeline lives
         outside the repository; an in-repository pipeline goes with the next commit."""
         files = self.adapter.render(pipeline=pipeline)
-        if not self.adapter.pipeline_in_repo and pipeline is not self.pipeline:
+        if not self.adapter.pipeline_in_repo and pipeline != self.pipeline:
             refused = self.adapter.configure(files=files)
             if refused:
                 raise Mismatch(f"the tool refused the {pipeline.name} pipeline: {refused[:300]}")
@@ -141,7 +146,7 @@ class CiTrial:
         revision = self.commit(message, change)
         pushed_at = self.repo.push()
         outcome = self.adapter.wait(revision=revision, timeout=self.settings["verdict_timeout_s"])
-        return Push(revision, pushed_at, outcome, time.time())
+        return Push(revision, pushed_at, outcome, outcome.known_at or time.time())
 
     def serving(self) -> dict | None:
         try:
@@ -234,8 +239,7 @@ def overhead(ci: CiTrial, sizes: list[int]) -> dict[int, float]:
         if push.outcome.verdict != PASSED or len(ran) != jobs:
             raise Mismatch(f"{jobs} empty jobs: verdict {push.outcome.verdict}, {len(ran)} ran")
         seconds[jobs] = push.seconds
-    ci.use(ML)
-    return seconds
+    return seconds  # the last empty pipeline stays configured: the next push says which it runs
 
 
 def fit_line(points: dict[int, float]) -> tuple[float, float]:
@@ -260,23 +264,23 @@ def push_trial(adapter: CicdAdapter, request: Request, *, import_seconds: float)
             result.metrics["server_start_seconds"] = ci.start_seconds
             result.metrics["server_footprint_mb"] = ci.footprint_mb
             result.facts["server_processes"] = ci.processes
-    a, b = fit_line(points)
     deployed = ci.deployed_at(good.revision)
     result.metrics.update({
         "push_to_verdict_good_s": good.seconds,
         "push_to_deployed_s": deployed - good.pushed_at,
-        "pipeline_fixed_s": a,
-        "per_job_s": b,
         "cold_start_seconds": import_seconds + ci.start_seconds,
         "config_lines": float(config_lines(adapter)),
     })
     if bad is not None:
         result.metrics["push_to_verdict_bad_s"] = bad.seconds
-    result.samples["empty_jobs_s"] = [points[n] for n in sorted(points)]
+    if points:  # the warm-up round (figures discarded) pushes no empty pipeline
+        a, b = fit_line(points)
+        result.metrics.update({"pipeline_fixed_s": a, "per_job_s": b})
+        result.samples["empty_jobs_s"] = [points[n] for n in sorted(points)]
+        result.put(Overhead(seconds=points, fixed_s=a, per_job_s=b))
     result.facts.update({"good_model_sha256": trained[:16], "overhead_sizes": ",".join(map(str, sorted(points))),
                          "pipeline_file": adapter.pipeline_file})
     result.put(PushTimeline(runs=[ci.run_of("good", good), *([ci.run_of("bad", bad)] if bad else [])]))
-    result.put(Overhead(seconds=points, fixed_s=a, per_job_s=b))
     result.put(PipelineFiles(in_repo=adapter.pipeline_in_repo, files=adapter.render(pipeline=ML)))
     left = ci.leftovers()
     if left:

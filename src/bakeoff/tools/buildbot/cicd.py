@@ -10,6 +10,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -133,6 +134,8 @@ class BuildbotPipeline(CicdAdapter):
         self.worker: ProcessTree | None = None
         self.base = ""
         self.state: Path | None = None
+        self.builder: int | None = None  # the "pipeline" builder's id (it keeps it across reconfigs)
+        self.revisions: dict[int, str | None] = {}  # buildid -> got_revision, of finished builds seen
 
     def render(self, *, pipeline: Pipeline) -> dict[str, str]:
         matrix_jobs = [j for j in pipeline.jobs if j.matrix is not None]
@@ -156,9 +159,10 @@ class BuildbotPipeline(CicdAdapter):
             "pb_port": pb_port, "www_port": www_port, "worker_password": password,
             "repository": site.bare_repo.as_uri(), "secrets_dir": str(site.state / "secrets")}))
         env = {**site.env, "PATH": f"{BIN}:{site.env.get('PATH', '')}"}
-        self._run([str(BIN / "buildbot"), "create-master", "--quiet", str(master)], env)
-        self._run([str(BIN / "buildbot-worker"), "create-worker", "--quiet", str(worker),
-                   f"127.0.0.1:{pb_port}", "local", password], env)
+        # The two set-up commands are independent (each writes its own folder): run side by side.
+        self._run([[str(BIN / "buildbot"), "create-master", "--quiet", str(master)],
+                   [str(BIN / "buildbot-worker"), "create-worker", "--quiet", str(worker),
+                    f"127.0.0.1:{pb_port}", "local", password]], env)
         hook = site.bare_repo / "hooks" / "post-receive"
         hook.write_text(HOOK.format(python=sys.executable, repository=site.bare_repo.as_uri(), www_port=www_port))
         hook.chmod(0o755)
@@ -199,36 +203,59 @@ class BuildbotPipeline(CicdAdapter):
         return ""
 
     def wait(self, *, revision: str, timeout: float) -> RunOutcome:
-        builder = self._get("/api/v2/builders?name=pipeline")["builders"][0]["builderid"]
+        """Poll the builder's latest finished builds (ids only) and look up the revision of each
+        build not seen before, once: the master answers the polls on the reactor thread that
+        also runs the builds, so a poll asking for 30 builds' properties ten times a second
+        slowed the builds it watched. The verdict is known when its build is seen finished; the
+        steps and logs are read after that."""
+        if self.builder is None:
+            self.builder = self._get("/api/v2/builders?name=pipeline")["builders"][0]["builderid"]
 
         def finished():
-            builds = self._get(f"/api/v2/builders/{builder}/builds?property=got_revision&complete=true"
-                               "&order=-number&limit=30")["builds"]
-            return next((b for b in builds if (b["properties"].get("got_revision") or [None])[0] == revision), None)
+            builds = self._get(f"/api/v2/builders/{self.builder}/builds?complete=true&order=-number&limit=5")["builds"]
+            for build in builds:
+                if build["buildid"] not in self.revisions:
+                    found = self._get(f"/api/v2/builds/{build['buildid']}?property=got_revision")["builds"][0]
+                    got = found.get("properties", {}).get("got_revision") or [None]  # absent: no checkout
+                    self.revisions[build["buildid"]] = got[0]
+                if self.revisions[build["buildid"]] == revision:
+                    return build
+            return None
 
         build = self._until(finished, f"a finished build of {revision[:12]}", timeout)
+        known_at = time.time()
         jobs, logs = {}, []
         for step in self._get(f"/api/v2/builds/{build['buildid']}/steps")["steps"]:
             jobs[step["name"]] = RESULTS.get(step["results"], str(step["results"]))
             for log in self._get(f"/api/v2/steps/{step['stepid']}/logs")["logs"]:
                 logs.append(self._raw(f"/api/v2/logs/{log['logid']}/raw"))
         verdict = PASSED if build["results"] == 0 else FAILED
-        return RunOutcome(verdict=verdict, jobs=jobs, log="\n".join(logs), detail=build.get("state_string", ""))
+        return RunOutcome(verdict=verdict, jobs=jobs, log="\n".join(logs), detail=build.get("state_string", ""),
+                          known_at=known_at)
 
     def ui_url(self) -> str:
         return f"{self.base}/#/builders"
 
     def stop(self) -> None:
-        for tree in (self.worker, self.master):
-            if tree is not None:
-                tree.stop(limit=15)
+        """SIGTERM to the worker and the master at once (each shuts down on its own; one after
+        the other waited out the worker's shutdown before the master's began)."""
+        trees = [tree for tree in (self.worker, self.master) if tree is not None]
+        stoppers = [threading.Thread(target=tree.stop, kwargs={"limit": 15}) for tree in trees]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
 
     # helpers -------------------------------------------------------------------------------
 
-    def _run(self, argv: list[str], env: dict) -> None:
-        done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env})
-        if done.returncode:
-            raise RuntimeError(f"{' '.join(argv[:2])} failed: {(done.stderr or done.stdout).strip()[-500:]}")
+    def _run(self, commands: list[list[str]], env: dict) -> None:
+        """Run the commands side by side; any failure raises with its output."""
+        running = [(argv, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                           env={**os.environ, **env})) for argv in commands]
+        for argv, process in running:
+            output = process.communicate(timeout=180)[0]
+            if process.returncode:
+                raise RuntimeError(f"{' '.join(argv[:2])} failed: {output.strip()[-500:]}")
 
     def _get(self, path: str) -> dict:
         with NO_PROXY.open(self.base + path, timeout=10) as response:
