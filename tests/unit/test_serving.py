@@ -73,6 +73,27 @@ def test_request_set_is_reproducible_and_has_missing_numbers(data_dir):
     assert len(a.requests()) == 10 and a.expected_batches[0] == [0.5] * 4
 
 
+
+def test_the_reference_runs_in_process_on_the_server_core_and_gives_the_model_its_own_answers(data_dir):
+    """The floor and the reference answers come from this process (no second interpreter), on
+    one OpenMP thread and the server's core, and the affinity is back afterwards (the servers
+    started later inherit it)."""
+    import os
+    import pickle
+
+    from bakeoff.stages.serving import floor
+
+    singles, batches = payload.request_rows(data_dir, month=9, singles=4, batches=2, batch_rows=8, seed=3)
+    before = os.sched_getaffinity(0)
+    core = min(before)
+    out = floor.reference(data_dir / "model.pkl", {"single": singles, "batch": batches}, 3, core)
+    assert os.sched_getaffinity(0) == before
+    model = pickle.loads((data_dir / "model.pkl").read_bytes())
+    assert out["predictions"]["single"] == [payload.predict(model, rows) for rows in singles]
+    assert out["predictions"]["batch"] == [payload.predict(model, rows) for rows in batches]
+    assert set(out["timings"]) == {"single", "batch"}
+    assert all(len(times) == 3 and min(times) > 0 for kind in out["timings"].values() for times in kind.values())
+
 def test_routes():
     assert payload.route("flights") == "/predict"
     assert payload.route("second") == "/second/predict"
@@ -132,9 +153,11 @@ def test_lua_long_strings_survive_closing_brackets():
 
 
 def test_spec_sizes_and_definitions_agree():
-    for settings in (SERVING.quick, SERVING.full):
+    for settings in (SERVING.quick, SERVING.full, {**SERVING.quick, **SERVING.warmup}):
         assert settings["rate"] > 0 and settings["concurrency"] == sorted(settings["concurrency"])
         assert settings["server_core"] != settings["generator_core"]
+        # k6 refuses a scenario shorter than 1 s; wrk takes whole seconds
+        assert min(settings["warmup_s"], settings["phase_s"], settings["saturation_s"], settings["sweep_s"]) >= 1
     headline = {k for k, m in SERVING.metrics.items() if m.headline}
     assert {"p50_ms", "p99_ms", "saturation_rps", "cold_start_seconds", "peak_memory_mb"} <= headline
     assert SERVING.metrics["max_rps"].better == "higher"

@@ -1,8 +1,12 @@
-"""The reference answers and the floor, from the model called in a fresh process pinned to the
-server's core with one OpenMP thread, exactly as every server runs it: P(late) for every request
-of the set (what each server must give back, bit for bit), then the model's own predict latency
-on the same payloads, which no server can beat.
-`python -m bakeoff.stages.serving.floor JOB.json` writes JOB.json.out.
+"""The reference answers and the floor, from the model called in the trial's own worker process
+(a plain Python process of the tool's env, started fresh for the trial) on the server's core with
+one OpenMP thread, exactly as every server runs it: P(late) for every request of the set (what
+each server must give back, bit for bit), then the model's own predict latency on the same
+payloads, which no server can beat. `reference(...)` runs it in process (the worker has already
+imported pandas for the request set, so a separate interpreter only paid a second start-up and a
+second import of pandas and scikit-learn, about 2 s of CPU per trial);
+`python -m bakeoff.stages.serving.floor JOB.json` (writes JOB.json.out) is the same in a process
+of its own.
 
 Two figures per payload kind: `predict` (predict_proba on a ready DataFrame) and `handle`
 (JSON body -> records -> DataFrame -> predict_proba -> JSON answer: the least any server must do).
@@ -12,6 +16,7 @@ Worker side: base set only.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import sys
 import time
@@ -50,6 +55,25 @@ def measure(model, payloads: dict[str, list[list[dict]]], calls: int) -> dict[st
 
         results[kind] = {"predict": _time(predict_only, calls), "handle": _time(handle, calls)}
     return results
+
+
+def reference(model_path: Path, payloads: dict[str, list[list[dict]]], calls: int, core: int | None) -> dict:
+    """{"predictions", "timings"} in this process: this thread pinned to `core` (when given) and
+    OpenMP limited to one thread for the calls, both restored afterwards (the servers this process
+    starts later inherit its affinity)."""
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
+    before = os.sched_getaffinity(0)
+    try:
+        if core is not None:
+            os.sched_setaffinity(0, {core})
+        with threadpool_limits(limits=1):
+            model = pickle.loads(Path(model_path).read_bytes())
+            answers = {kind: [predict(model, rows) for rows in requests] for kind, requests in payloads.items()}
+            timings = measure(model, payloads, calls)
+    finally:
+        os.sched_setaffinity(0, before)
+    return {"predictions": answers, "timings": timings}
 
 
 def main(job_path: str) -> int:

@@ -26,6 +26,7 @@ from bakeoff.worker.protocol import FAIL, OK, PASS, UNSUPPORTED, Request, Result
 
 Outcome = tuple[str, str]
 SECOND_MODEL = "second"
+FEATURES_STOP_S = 1.0
 
 
 def second_model(trial: Trial) -> Path:
@@ -158,7 +159,7 @@ class Probes:
             got = self.trial.answer(self.running, self.trial.set.batches[0])
             if got == expected:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
         seconds = time.perf_counter() - tick
         if got != expected:
             return FAIL, "after the switch the server still did not answer with the new model's predictions (60 s)"
@@ -180,6 +181,7 @@ def ceiling(trial: Trial) -> GeneratorCeiling | None:
     s = trial.settings
     requests = trial.singles()
     env = {**server_environment(trial.adapter, workdir), "TMPDIR": str(trial.short_tmp("constant"))}
+    trial.whole_machine()
     with ProcessTree(argv, env=env, cwd=workdir,
                 log=trial.scratch / "constant.server.log") as server:
         deadline = time.perf_counter() + 60
@@ -193,6 +195,7 @@ def ceiling(trial: Trial) -> GeneratorCeiling | None:
                 raise RuntimeError(f"the constant endpoint never answered: {server.log_tail(500)}")
             time.sleep(0.05)
         server.pin(trial.server_core)
+        trial.beside_generators()
         top = max(s["concurrency"])
         wrk = load.run_wrk(port=port, requests=requests, connections=top, seconds=s["sweep_s"],
                            workdir=trial.scratch / "wrk-constant", core=trial.generator_core, log=trial.log)
@@ -337,5 +340,7 @@ def measure_capacity(trial: Trial) -> Result:
             if "several_models" in supported:
                 result.probes["several_models"] = run_probe(lambda: multi_probe(trial, features, second))
         finally:
-            trial.stop(features)
+            # Nothing is measured of this stop (the main server's gave the sigterm probe): one
+            # second for SIGTERM, then SIGKILL, instead of waiting out LitServe's workers again.
+            features.server.stop(limit=FEATURES_STOP_S)
     return result

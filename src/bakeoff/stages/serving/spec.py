@@ -19,10 +19,15 @@ SERVING = StageSpec(
         "latency": TrialKind("bakeoff.stages.serving.workload:latency_trial", timeout=300, repeated=True),
         "capacity": TrialKind("bakeoff.stages.serving.probes:capacity_trial", timeout=600),
     },
-    quick={**_COMMON, "singles": 32, "batches": 8, "floor_calls": 40, "warmup_s": 1, "phase_s": 4,
-           "saturation_s": 3, "sweep_s": 2, "sweep_rounds": 1},
+    # Why each quick size still separates the tools, with the interval widths a quick run gave:
+    # docs/serving.md, "Budget".
+    quick={**_COMMON, "singles": 32, "batches": 8, "floor_calls": 20, "warmup_s": 1, "phase_s": 3,
+           "saturation_s": 2, "sweep_s": 1, "sweep_rounds": 1},
     full={**_COMMON, "singles": 64, "batches": 16, "floor_calls": 300, "warmup_s": 3, "phase_s": 20,
           "saturation_s": 8, "sweep_s": 5, "sweep_rounds": 3},
+    # The warm-up round (figures discarded) only has to run the same code paths: a fresh server
+    # through start, the full correctness check, every k6 scenario and wrk, and the stop.
+    warmup={"floor_calls": 3, "warmup_s": 1, "phase_s": 1, "saturation_s": 1},
     metrics={
         "p50_ms": Metric("Single row, p50 at the common offered rate", "ms", "lower", "speed", headline=True, material=10),
         "p90_ms": Metric("Single row, p90 at the common offered rate", "ms", "lower", "shown"),

@@ -15,12 +15,9 @@ phases, the floor, the listening sockets, the stop) as typed figure data (`figur
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import contextmanager
@@ -28,12 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from bakeoff.stages.serving import load
+from bakeoff.stages.serving import floor, load
 from bakeoff.stages.serving.client import post
 from bakeoff.stages.serving.contract import MAIN_MODEL, HttpRequest, ServingAdapter
 from bakeoff.stages.serving.figures import Floor, FloorTimes, Listening, LoadPhase, OpenLoop, Saturation, Stop
 from bakeoff.stages.serving.payload import RequestSet, request_rows
-from bakeoff.stages.serving.process import pinning
 from bakeoff.worker.measure import code_lines, free_port
 from bakeoff.worker.processes import MemorySampler, ProcessTree, is_loopback
 from bakeoff.worker.protocol import OK, Request, Result
@@ -93,6 +89,7 @@ class Trial:
         self.data_dir = Path(request.data_dir)
         self.model_path = self.data_dir / "model.pkl"
         self.server_core, self.generator_core = cores(self.settings)
+        self.machine = os.sched_getaffinity(0)
         singles, batches = request_rows(self.data_dir, month=HELD_OUT_MONTH, singles=self.settings["singles"],
                                         batches=self.settings["batches"], batch_rows=self.settings["batch_rows"],
                                         seed=request.seed)
@@ -156,6 +153,18 @@ class Trial:
                 pass
         self.links.clear()
 
+    # -- where this worker runs --------------------------------------------------------------
+    def whole_machine(self) -> None:
+        """Before starting a server: it inherits this thread's affinity, and starts on every core."""
+        os.sched_setaffinity(0, self.machine)
+
+    def beside_generators(self) -> None:
+        """Once a server is pinned: this worker (its memory sampler, its probes and checks) moves
+        to the generator core, so the server's core runs the server alone. Threads started later
+        (the sampler) inherit it."""
+        if self.generator_core is not None:
+            os.sched_setaffinity(0, {self.generator_core})
+
     # -- server lifecycle --------------------------------------------------------------------
     def start(self, name: str, *, models: dict[str, Path] | None = None, batching: bool = False,
               check: tuple[list[dict], list[float], str] | None = None) -> Running:
@@ -172,12 +181,14 @@ class Trial:
         self.facts["service_lines"] = sum(code_lines(f.read_text(errors="replace")) for f in workdir.rglob("*")
                                           if f.suffix in (".py", ".json") and f.is_file())
         env = {**server_environment(self.adapter, workdir), "TMPDIR": str(self.short_tmp(name))}
+        self.whole_machine()
         server = ProcessTree(argv, env=env, cwd=workdir, log=self.scratch / f"{name}.server.log")
         rows, expected, model = check or (self.set.singles[0], self.set.expected_singles[0], MAIN_MODEL)
         running = Running(server, port, 0.0, prepare_seconds, workdir)
         try:
             running.cold_start = self._first_answer(running, rows, expected, model)
             running.threads_pinned = server.pin(self.server_core)
+            self.beside_generators()
         except BaseException:
             server.stop(limit=self.settings["stop_limit_s"])
             raise
@@ -241,17 +252,11 @@ class Trial:
                             seconds=seconds, workdir=workdir, core=self.generator_core, log=self.log)
 
     def reference(self, singles: list, batches: list) -> dict:
-        """The model's own answers and predict latency, from a fresh process on the server's core
-        (see floor.py); sets `self.set`, the request set with what every server must answer."""
-        job = self.scratch / "floor.json"
-        job.write_text(json.dumps({"model": str(self.model_path), "calls": self.settings["floor_calls"],
-                                   "payloads": {"single": singles, "batch": batches}}))
-        argv = [*pinning(self.server_core), sys.executable, "-m", "bakeoff.stages.serving.floor", str(job)]
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"the reference process failed: {done.stderr.strip()[-500:]}")
-        out = json.loads(Path(str(job) + ".out").read_text())
+        """The model's own answers and predict latency, in this worker process on the server's core
+        with one OpenMP thread (see floor.py); sets `self.set`, the request set with what every
+        server must answer."""
+        out = floor.reference(self.model_path, {"single": singles, "batch": batches}, self.settings["floor_calls"],
+                              self.server_core)
         answers = out["predictions"]
         self.set = RequestSet(singles, batches, answers["single"], answers["batch"])
         return out
@@ -293,7 +298,7 @@ def latency_trial(adapter: ServingAdapter, request: Request, *, import_seconds: 
 
 def measure_latency(trial: Trial, import_seconds: float) -> Result:
     s = trial.settings
-    floor = trial.floor
+    floor_times = trial.floor
     running = trial.start("server")
     result = Result(trial_id=trial.request.trial_id, status=OK, facts=dict(trial.facts))
     try:
@@ -313,7 +318,7 @@ def measure_latency(trial: Trial, import_seconds: float) -> Result:
     finally:
         stopped = trial.stop(running)
     single, batch = phases["single"], phases["batch"]
-    floor_single = statistics.median(floor["single"]["predict"])
+    floor_single = statistics.median(floor_times["single"]["predict"])
     result.metrics.update({
         "p50_ms": single.quantile(50), "p90_ms": single.quantile(90), "p99_ms": single.quantile(99),
         "batch_p50_ms": batch.quantile(50), "batch_p99_ms": batch.quantile(99),
