@@ -35,8 +35,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
+# numpy and pandas are imported by the functions that use them, not here: a no-op, spin, flaky
+# or hang task run in a process of its own (Dagster's multiprocess executor, Metaflow's steps,
+# Airflow's task runner, a process pool) would otherwise pay pandas' import in every process,
+# and the fan-out would measure that import as the tool's per-task overhead.
 
 HERE = Path(__file__).resolve().parent
 _JOB_FILE = Path(__file__).resolve().with_suffix(".json")
@@ -87,9 +89,11 @@ def by_value() -> bool:
     return PASSING == "value"
 
 
-def frame_of(upstream: Passed) -> pd.DataFrame:
+def frame_of(upstream: Passed) -> "pd.DataFrame":
     """An upstream frame: read from its reference, or (passed by value) a copy, so a task never
     changes what another task returned."""
+    import pandas as pd
+
     return pd.read_parquet(path_of(upstream)) if isinstance(upstream, str) else upstream.copy()
 
 
@@ -116,6 +120,8 @@ def out_dir(task: str) -> Path:
 
 def prepare() -> Passed:
     """Sample the training months and the validation month from the monthly batches."""
+    import pandas as pd
+
     from bakeoff.data.batches import FEATURES, LABEL, TRAIN_MONTHS, VALID_MONTH, load_months
 
     with marked("prepare"):
@@ -135,6 +141,8 @@ def prepare() -> Passed:
 
 def features(prepare: Passed) -> Passed:
     """Model-ready columns: distance in the unit below, categoricals with one shared category set."""
+    import pandas as pd
+
     from bakeoff.data.batches import CATEGORICAL
 
     with marked("features"):
@@ -173,6 +181,7 @@ def train(features: Passed) -> Passed:
 
 def evaluate(train: Passed, features: Passed) -> Passed:
     """Validation predictions and scores (written in both modes: they are final outputs)."""
+    import numpy as np
     from sklearn.metrics import log_loss, roc_auc_score
 
     from bakeoff.data.batches import FEATURES, LABEL

@@ -20,7 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bakeoff.stages.orchestration import tasks as task_source
+# The task module's source, copied per workflow; not imported here, so that a process which
+# only reads a workflow (a step process, a DAG file) does not import what the tasks import.
+TASK_SOURCE = Path(__file__).with_name("tasks.py")
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def make(name: str, flows: Path, runs: Path, job: dict[str, Any], tasks: tuple[T
     module = f"bk_{name}"
     work = runs / name
     work.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(task_source.__file__, flows / f"{module}.py")
+    shutil.copyfile(TASK_SOURCE, flows / f"{module}.py")
     (flows / f"{module}.json").write_text(json.dumps({**job, "work": str(work), "passing": passing}))
     importlib.invalidate_caches()
     return Workflow(name=name, module=module, flows=flows, work=work, tasks=tasks, **knobs)
