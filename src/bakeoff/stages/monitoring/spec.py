@@ -22,7 +22,7 @@ MONITORING = StageSpec(
     # of a kind is checked against reference split i mod splits (large batches need many splits:
     # see scenarios.py).
     quick={"sizes": [100, 1_000, 10_000], "reference_rows": 50_000,
-           "calibration_batches": [20, 20, 20], "no_drift_batches": [30, 30, 30], "drift_batches": [2, 2, 1],
+           "calibration_batches": [20, 20, 20], "no_drift_batches": [20, 20, 20], "drift_batches": [1, 1, 1],
            "splits": [1, 3, 10], "timed_checks": 2, "timeline_rows": 1_000, "auc_tolerance": 0.005,
            "scale_rows": 1_000_000, "scale_memory_mb": 4_096, "scale_budget_s": 240, "workers": 2},
     full={"sizes": [100, 1_000, 10_000], "reference_rows": 50_000,
