@@ -42,7 +42,9 @@ class TrackingAdapter:
     5. `autolog_sklearn(run_name=)` before one scikit-learn fit, then `find_run(name=)`.
     6. `share()` while open: its options are handed to another process's adapter (constructed
        with them, then `open` on the same store) that writes at the same time as this one.
-    7. `close()` last: flush and stop whatever `start_server` or `open` started. After it, only
+    7. `served_ui()` while open: where the server `start_server` started is itself the UI,
+       the UI probe renders that server's pages (`ui_run_path`) before `close`.
+    8. `close()` last: flush and stop whatever `start_server` or `open` started. After it, only
        `ui_command(store=, port=)` and `ui_run_path(run_id=)` are called: the UI runs as its
        own process over the closed store.
     """
@@ -133,6 +135,12 @@ class TrackingAdapter:
     def find_run(self, *, name: str) -> str:
         """Id of the run called `name` (used to find autologged runs)."""
         raise NotImplementedError  # required: every adapter overrides it
+
+    def served_ui(self) -> str:
+        """Base URL (http://127.0.0.1:PORT) of the UI the running always-on server already
+        serves, as a team opens it. Unsupported when the UI is a process of its own
+        (`ui_command`), or there is no server."""
+        raise Unsupported("the UI is not served by a running server")
 
     def ui_command(self, *, store: Path, port: int) -> list[str]:
         """argv that serves the tool's local UI over `store` on 127.0.0.1:`port`."""

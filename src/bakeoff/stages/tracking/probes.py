@@ -1,13 +1,19 @@
-"""Capability probes and the scale figure: run once per tracker. A capability counts only if a
-probe exercised it here; every outcome carries its evidence. Worker side: base set only."""
+"""Capability probes and the scale figure, each run once per tracker. A capability counts only
+if a probe exercised it here; every outcome carries its evidence. The capabilities trial yields
+outcomes only (no time or memory figure), so it may run beside another tool's; the scale trial
+times the search and has the machine to itself. Worker side: base set only."""
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -15,8 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from bakeoff.worker import browser
 from bakeoff.worker.measure import free_port, timed_step
-from bakeoff.worker.browser import render
 from bakeoff.worker.processes import ProcessTree
 from bakeoff.worker.protocol import FAIL, OK, PASS, Request, Result
 from bakeoff.stages.contract import Unsupported, run_probe
@@ -122,20 +128,31 @@ class Probes:
 
     def local_ui(self) -> Outcome:
         """The UI as a person sees it: served by the tool, rendered in headless Chromium (the
-        page's scripts run and fetch their data), the run's id or name on the rendered page."""
+        page's scripts run and fetch their data), the run's id or name on the rendered page.
+        Where the mode's always-on server is itself the UI (MLflow's tracking server), that
+        running server is what a team opens: no second UI process is started."""
         run_id, name = self.roundtrip_run
-        port = free_port()
-        argv = self.adapter.ui_command(store=self.store, port=port)
         path = self.adapter.ui_run_path(run_id=run_id)
-        url = f"http://127.0.0.1:{port}{path}"
-        # Its own session, so the UI and every worker it forks stop together (some UIs leave
-        # their web server running when only the launcher is terminated).
-        with ProcessTree(argv, cwd=self.scratch, log=self.scratch / "ui.log", new_session=True) as server:
-            _, waited = fetch_until(url, server.process, deadline=90)
-            page = render(url, self.scratch / "chromium")
-        if run_id in page.text or name in page.text:
-            return PASS, f"UI up in {waited:.1f} s; {path} rendered in Chromium names the run"
-        return FAIL, f"{path} rendered in Chromium without the run ({len(page.text)} characters of text)"
+        served = served_ui(self.adapter)
+        if served:
+            url = f"{served}{path}"
+            fetch_until(url, None, deadline=90)
+            text = render_text(url, self.scratch / "chromium")
+            how = "the tracking server's own UI"
+        else:
+            port = free_port()
+            argv = self.adapter.ui_command(store=self.store, port=port)
+            url = f"http://127.0.0.1:{port}{path}"
+            # Its own session, so the UI and every worker it forks stop together (some UIs leave
+            # their web server running when only the launcher is terminated).
+            with ProcessTree(argv, cwd=self.scratch, log=self.scratch / "ui.log", new_session=True) as server:
+                fetch_until(url, server.process, deadline=90)
+                text = render_text(url, self.scratch / "chromium")
+            how = "UI started over the store"
+        # No time in the evidence: this trial may share the machine (it yields outcomes only).
+        if run_id in text or name in text:
+            return PASS, f"{how} answered; {path} rendered in Chromium names the run"
+        return FAIL, f"{path} rendered in Chromium without the run ({len(text)} characters of text)"
 
     def start_offline(self) -> Callable[[], Outcome]:
         """Start the offline probe's child (its own store, its own process) and return the
@@ -212,22 +229,48 @@ class Probes:
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only, never a proxy
 
 
-def fetch_until(url: str, server: subprocess.Popen, deadline: float) -> tuple[str, float]:
+def served_ui(adapter: TrackingAdapter) -> str:
+    try:
+        return adapter.served_ui()
+    except Unsupported:
+        return ""
+
+
+def render_text(url: str, folder: Path) -> str:
+    """The rendered page's visible text, from one headless Chromium launch (--dump-dom).
+    `browser.render` launches Chromium a second time for a screenshot, which this probe never
+    reads; the launch and flags are browser.py's own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    profile = Path(tempfile.mkdtemp(prefix="bk-chromium-", dir="/tmp"))  # short: Chromium's socket path
+    try:
+        argv = [browser.chromium(), *browser.CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                f"--virtual-time-budget={browser.BUDGET_MS}", "--dump-dom", url]
+        dom = folder / "dom.html"
+        browser._run(argv, dom, 90, profile)
+        body = dom.read_text(errors="replace")
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style)[^>]*>.*?</\1>", " ", body)))
+    return " ".join(text.split())
+
+
+def fetch_until(url: str, server: subprocess.Popen | None, deadline: float) -> tuple[str, float]:
     start = time.perf_counter()
     last = ""
     while time.perf_counter() - start < deadline:
-        if server.poll() is not None:
+        if server is not None and server.poll() is not None:
             raise RuntimeError(f"UI exited with code {server.returncode} before answering")
         try:
             with NO_PROXY.open(url, timeout=5) as response:
                 return response.read().decode(errors="replace"), time.perf_counter() - start
         except OSError as exc:
             last = str(exc)
-            time.sleep(0.5)
+            time.sleep(0.1)
     raise RuntimeError(f"UI gave no answer at {url} within {deadline:.0f} s ({last})")
 
 
 def capabilities_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
+    """Every probe's outcome, and no time or memory figure: the kind shares the machine."""
     probes = Probes(adapter, request)
     result = Result(trial_id=request.trial_id, status=OK)
     offline = probes.start_offline()
@@ -238,12 +281,30 @@ def capabilities_trial(adapter: TrackingAdapter, request: Request, *, import_sec
                  "autolog_sklearn", "concurrent_writers"):
         with timed_step(name):
             result.probes[name] = run_probe(getattr(probes, name))
-    with timed_step("offline (wait for the child)"):  # before the timed search, so it runs alone
+    with timed_step("offline (wait for the child)"):
         result.probes["offline"] = run_probe(offline)
+    served = served_ui(adapter)
+    if served:  # the running server is the UI: probed before close stops it
+        with timed_step("local_ui (the server's own)"):
+            result.probes["local_ui"] = run_probe(probes.local_ui)
+    with timed_step("close"):
+        adapter.close()
+    if not served:
+        with timed_step("local_ui"):  # its own process over the closed store
+            result.probes["local_ui"] = run_probe(probes.local_ui)
+    return result
+
+
+def scale_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: float = 0.0) -> Result:
+    """The search latency over a store of many runs: a time figure, so the machine is this
+    trial's alone."""
+    probes = Probes(adapter, request)
+    result = Result(trial_id=request.trial_id, status=OK)
+    with timed_step("open"):
+        adapter.start_server(store=probes.store)
+        adapter.open(store=probes.store, experiment=EXPERIMENT)
     with timed_step("scale"):
         probes.scale(result)
     with timed_step("close"):
         adapter.close()
-    with timed_step("local_ui"):  # its own process over the closed store
-        result.probes["local_ui"] = run_probe(probes.local_ui)
     return result

@@ -9,10 +9,15 @@ TRACKING = StageSpec(
     contract="bakeoff.stages.tracking.contract:TrackingAdapter",
     kinds={
         "sweep": TrialKind("bakeoff.stages.tracking.workload:sweep_trial", timeout=300, repeated=True),
-        "capabilities": TrialKind("bakeoff.stages.tracking.probes:capabilities_trial", timeout=900),
+        # Probe outcomes only (no time or memory figure): it runs beside another tool's.
+        "capabilities": TrialKind("bakeoff.stages.tracking.probes:capabilities_trial", timeout=900,
+                                  shares_machine=True),
+        # The search latency over a store of many runs, timed with the machine to itself.
+        "scale": TrialKind("bakeoff.stages.tracking.probes:scale_trial", timeout=900),
     },
-    quick={"runs": 8, "steps": 100, "train_rows": 10_000, "single_logs": 300, "batch_values": 1_000,
-           "scale_runs": 200, "scale_budget_s": 60, "writers": 2, "writer_runs": 5},
+    # Quick sizes: docs/tracking.md ("Quick sizes") says why each still separates the tools.
+    quick={"runs": 6, "steps": 100, "train_rows": 4_000, "single_logs": 150, "batch_values": 1_000,
+           "scale_runs": 100, "scale_budget_s": 60, "writers": 2, "writer_runs": 5},
     full={"runs": 40, "steps": 100, "train_rows": 20_000, "single_logs": 1_000, "batch_values": 1_000,
           "scale_runs": 1_000, "scale_budget_s": 600, "writers": 2, "writer_runs": 20},
     metrics={
@@ -39,6 +44,7 @@ TRACKING = StageSpec(
     },
     correctness_facts={"metric_precision": "exact"},
     smoke="bakeoff.stages.tracking.smoke:smoke",
-    warmup={"runs": 2, "single_logs": 20},
+    # Discarded: one run on a small sample is enough to import, create a store and make the first calls.
+    warmup={"runs": 1, "train_rows": 2_000, "single_logs": 10},
     demo_tool="dvclive",
 )

@@ -8,12 +8,13 @@ answer fails the trial.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bakeoff.worker.measure import Stopwatch, folder_mb, percentile
+from bakeoff.worker.measure import Stopwatch, folder_mb, percentile, timed_step
 from bakeoff.worker.protocol import FAILED, OK, Request, Result
 from bakeoff.stages.contract import Unsupported
 from bakeoff.stages.tracking.contract import TrackingAdapter
@@ -72,7 +73,8 @@ def sweep_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: f
     settings, scratch = request.settings, Path(request.scratch)
     store, models = scratch / "store", scratch / "models"
     models.mkdir(parents=True, exist_ok=True)
-    sweep = Sweep(Path(request.data_dir), settings["train_rows"], settings["steps"], request.seed, models)
+    with timed_step("data"):
+        sweep = Sweep(Path(request.data_dir), settings["train_rows"], settings["steps"], request.seed, models)
     in_tool = Stopwatch()
     facts: dict[str, object] = {}
 
@@ -152,8 +154,13 @@ def sweep_trial(adapter: TrackingAdapter, request: Request, *, import_seconds: f
     except Unsupported as why:
         facts["batch_api"] = f"unsupported: {why}"
     adapter.end_run(run_id=run_id)
-    adapter.close()
+    with timed_step("close"):
+        adapter.close()
     metrics["store_mb"] = folder_mb(store)
+    # Where the trial's time went, in its log (the figures themselves are in the result).
+    print("[bakeoff] " + ", ".join(f"{k} {v:.2f} s" for k, v in (
+        ("server start", server_seconds), ("open", open_seconds), ("sweep", sweep_seconds),
+        ("readback", readback_seconds))), file=sys.stderr, flush=True)
     return Result(trial_id=request.trial_id, status=OK, metrics=metrics,
                   samples={"single_log_ms": latencies}, facts=facts)
 

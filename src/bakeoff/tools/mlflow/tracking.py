@@ -21,10 +21,12 @@ import mlflow  # noqa: E402
 from mlflow.entities import Metric  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
+from bakeoff.stages.contract import Unsupported  # noqa: E402
 from bakeoff.worker.measure import free_port  # noqa: E402
 from bakeoff.stages.tracking.contract import RunRecord, Scalar, TrackingAdapter  # noqa: E402
 
 MLFLOW_CLI = str(Path(sys.executable).with_name("mlflow"))
+START_DEADLINE_S = 180
 
 
 class MlflowTracking(TrackingAdapter):
@@ -69,7 +71,9 @@ class MlflowTracking(TrackingAdapter):
         log = (store / "server.log").open("ab")
         self.process = subprocess.Popen(argv, cwd=store, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        # A readiness check, so a generous deadline costs nothing when the server is up in
+        # seconds: 60 s ran out once at load 11-14, beside another tool's capabilities trial.
+        deadline = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
@@ -174,6 +178,12 @@ class MlflowTracking(TrackingAdapter):
     def find_run(self, *, name: str) -> str:
         runs = self.client.search_runs([self.experiment_id], filter_string=f"attributes.run_name = '{name}'")
         return runs[0].info.run_id
+
+    def served_ui(self) -> str:
+        # `mlflow server` serves the UI as well as the tracking API: a team opens that server.
+        if not self.server:
+            raise Unsupported("local mode: the UI is `mlflow ui`, started over the store")
+        return self.url
 
     def ui_command(self, *, store: Path, port: int) -> list[str]:
         store = store.resolve()
