@@ -10,6 +10,7 @@ import importlib.util
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -231,6 +232,11 @@ class AirflowOrchestration(OrchestrationAdapter):
         return self.home
 
     def close(self) -> None:
-        for tree in [*self.trees, *([self.ui] if self.ui else [])]:
-            tree.stop(limit=15)
+        # The services stop side by side: each is given its 15 s after SIGTERM at once, rather
+        # than one after the other (the API server, scheduler and DAG processor took 24 s in
+        # turn under load).
+        trees = [*self.trees, *([self.ui] if self.ui else [])]
+        if trees:
+            with ThreadPoolExecutor(max_workers=len(trees)) as pool:
+                list(pool.map(lambda tree: tree.stop(limit=15), trees))
         self.children.end()
