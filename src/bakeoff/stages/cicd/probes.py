@@ -316,15 +316,17 @@ def child_main(job_path: str) -> int:
 
 
 # Every probe, in the order the report lists them, and where each runs. "trial" probes run on
-# the trial's tool one after another: the deploys, whose outcomes depend on what serves, and the
-# UI, which shows their runs. The others run at the same time, each group with a tool of its own
-# (`child_probes`): the pipelines of their own, and the timeout probe, mostly waiting (a whole
-# minute for GitHub's unit) and on a one-run-at-a-time tool holding every later push behind the
-# hanging job. The tools run one pipeline at a time; these groups do not queue behind each other.
+# the trial's tool one after another. The timeout probe runs at the same time on a tool of its
+# own (`child_probes`): it is mostly waiting (a whole minute for GitHub's unit), and on a
+# one-run-at-a-time tool it held every later push behind the hanging job. The offline check
+# needs a process of its own (its network namespace). The other probes are CPU work (imports,
+# training): a run that gave them a tool of their own as well (run 20261201-182852-b605, load
+# 9-11) took as long in all (two capabilities trials side by side already fill the two cores),
+# slowed the baseline's trial from 82 s to 162 s, and a starved Buildbot master cut a REST answer.
 PROBES = {"good_model_shipped": "trial", "artifact_passing": "trial", "bad_model_blocked": "trial",
-          "docs_change_skips_training": "trial", "rollback": "trial", "matrix_failure_fails": "pipelines",
-          "retry_flaky_job": "pipelines", "secret_masked": "pipelines", "concurrent_pushes": "pipelines",
-          "invalid_config_rejected": "pipelines", "timeout_kills_job": "timeout", "local_ui": "trial",
+          "docs_change_skips_training": "trial", "rollback": "trial", "matrix_failure_fails": "trial",
+          "retry_flaky_job": "trial", "secret_masked": "trial", "concurrent_pushes": "trial",
+          "invalid_config_rejected": "trial", "timeout_kills_job": "timeout", "local_ui": "trial",
           OFFLINE: OFFLINE}
 
 

@@ -64,8 +64,8 @@ CICD = StageSpec(
     smoke="bakeoff.stages.cicd.probes:smoke",
     section="bakeoff.stages.cicd.section:figures",
     # An estimate for a quiet machine, not a measured total (docs/cicd.md, "Budget"): at load 2 the
-    # baseline and act took 233 s (push trials ~14 s each, capabilities side by side ~108 s);
-    # scaled by the loaded runs' ratios, gitlab-ci-local and Buildbot add about 300 s. Was 180 s,
-    # which no run came near; 3 minutes would need fewer push rounds or pushes than the evidence needs.
+    # baseline and act took 233 s; the four tools' quick runs at load 6-12 took 1,198-1,259 s of
+    # trials. Scaled, about 350-450 s quiet; 3 minutes would need fewer push rounds or pushes than
+    # the evidence needs.
     quick_budget_s=480.0,
 )

@@ -4,6 +4,7 @@ pipeline); the bare repository's post-receive hook posts each push to the master
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import secrets
@@ -258,12 +259,23 @@ class BuildbotPipeline(CicdAdapter):
                 raise RuntimeError(f"{' '.join(argv[:2])} failed: {output.strip()[-500:]}")
 
     def _get(self, path: str) -> dict:
-        with NO_PROXY.open(self.base + path, timeout=10) as response:
-            return json.loads(response.read())
+        return json.loads(self._read(path))
 
     def _raw(self, path: str) -> str:
-        with NO_PROXY.open(self.base + path, timeout=10) as response:
-            return response.read().decode(errors="replace")
+        return self._read(path).decode(errors="replace")
+
+    def _read(self, path: str, attempts: int = 3) -> bytes:
+        """One REST answer; read again when the connection broke mid-answer (a busy master cut
+        a 1 kB answer once at load 10: the read failed, not the build)."""
+        for attempt in range(attempts):
+            try:
+                with NO_PROXY.open(self.base + path, timeout=10) as response:
+                    return response.read()
+            except (http.client.IncompleteRead, ConnectionResetError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
 
     def _until(self, check, what: str, deadline: float):
         start, last = time.monotonic(), ""
