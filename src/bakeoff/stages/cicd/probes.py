@@ -269,6 +269,9 @@ def child_probes(request: Request, group: str, names: tuple[str, ...], left: lis
                     for name in names}
         finally:
             log.close()
+        for line in (scratch / "child.log").read_text(errors="replace").splitlines():
+            if line.startswith("[bakeoff] "):  # where the child's time went, in the trial's log
+                print(f"[bakeoff] {group} child: {line[len('[bakeoff] '):]}", file=sys.stderr, flush=True)
         out = scratch / "job.json.out"
         if code or not out.exists():
             tail = (scratch / "child.log").read_text(errors="replace").strip().splitlines()[-1:]
@@ -296,7 +299,7 @@ def child_main(job_path: str) -> int:
     cache = Path(job["reference_cache"])
     said: dict = {}
     if job["probes"] == [OFFLINE]:
-        with CiTrial(adapter, request, first=empty(1), cache=cache) as ci:
+        with timed_step(OFFLINE), CiTrial(adapter, request, first=empty(1), cache=cache) as ci:
             push = ci.push("One empty job", {"docs/offline.md": "offline\n"})
         ok = push.outcome.verdict == PASSED and "noop" in ci.timeline.ran(push.revision)
         evidence = (f"tool started in {ci.start_seconds:.1f} s; a push got verdict {push.outcome.verdict} in "
