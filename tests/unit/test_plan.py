@@ -74,8 +74,11 @@ def test_kinds_marked_shares_machine_run_side_by_side_and_measured_kinds_alone()
     assert suites in groups and len(suites) == len(entries)
     for group in groups:
         if len(group) > 1:
-            assert all(t.kind in ("check", "suite") for t in group)
-    assert all([t] in groups for t in plan if t.kind in ("cost", "scale"))
+            assert all(t.kind in ("check", "suite") or not t.measured for t in group)
+    assert all([t] in groups for t in plan if t.kind == "scale" or (t.kind == "cost" and t.measured))
+    # The warm-up round's figures are discarded: its trials run side by side too.
+    warmups = [t for t in plan if t.kind == "cost" and not t.measured]
+    assert len(warmups) == len(entries) and any(set(warmups) <= set(g) for g in groups)
     from bakeoff.stages.cicd.spec import CICD
 
     assert CICD.kinds["capabilities"].shares_machine
@@ -85,3 +88,12 @@ def test_kinds_marked_shares_machine_run_side_by_side_and_measured_kinds_alone()
     with pytest.raises(ValueError, match="cannot share the machine"):
         StageSpec(name="x", title="", question="", contract="", quick={}, full={}, metrics={}, probes={},
                   kinds={"k": TrialKind("m:f", repeated=True, shares_machine=True)})
+
+
+def test_a_side_by_side_group_starts_its_longest_trials_first():
+    from bakeoff.host.bake import longest_first
+    from bakeoff.host.plan import Trial
+
+    group = [Trial("s", name, "probes", 1, 60) for name in ("a", "b", "c", "d")]
+    typical = {("s", "b", "probes"): 120.0, ("s", "d", "probes"): 30.0, ("s", "a", "probes"): 60.0}
+    assert [t.entry for t in longest_first(group, typical)] == ["b", "a", "d", "c"]

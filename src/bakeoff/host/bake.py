@@ -333,31 +333,36 @@ def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
         # A tool whose env failed was reported by the env step; its trials all fail alike.
         progress.trial_done(trial, record, reported=env.status != OK or record.status == SKIPPED)
 
+    typical = run.store.typical_seconds(bool(run.settings.get("quick")))
     with run.phases.timing("trials"):
         for group in machine_groups(todo, {s.name: s for s in run.selection.stages}):
             if len(group) == 1:
                 progress.trial_start(group[0])
                 done(group[0], one(group[0]))
             else:
-                run_side_by_side(group, one, done, progress)
+                run_side_by_side(longest_first(group, typical), one, done, progress)
 
 
 SIDE_BY_SIDE = 2  # unmeasured trials at once: the machine's two cores, each waiting half the time
 
 
 def shares_machine(trial: Trial, specs: dict[str, StageSpec]) -> bool:
-    """A check, or a trial of a kind whose every figure is a count, rate or outcome
-    (`TrialKind.shares_machine`); never a measured round of the repeated kind."""
+    """A check, a trial of a kind whose every figure is a count, rate or outcome
+    (`TrialKind.shares_machine`), or the warm-up round of the repeated kind (its figures are
+    discarded: it only warms imports, bytecode, the page cache and first calls, which it does as
+    well beside another warm-up); never a measured round of the repeated kind."""
     if trial.kind == CHECK_KIND:
         return True
     kind = specs[trial.stage].kinds.get(trial.kind) if trial.stage in specs else None
-    return bool(kind and kind.shares_machine and not kind.repeated)
+    if kind and kind.repeated:
+        return not trial.measured
+    return bool(kind and kind.shares_machine)
 
 
 def machine_groups(todo: list[Trial], specs: dict[str, StageSpec] | None = None) -> list[list[Trial]]:
-    """Consecutive trials that measure no time or memory (checks, and kinds marked
-    `shares_machine` in `specs`) form one group, run side by side; every other trial is a
-    group of its own."""
+    """Consecutive trials whose figures are no time or memory, or are discarded (checks, kinds
+    marked `shares_machine` in `specs`, warm-up rounds) form one group, run side by side; every
+    other trial is a group of its own."""
     specs = specs or {}
     groups: list[list[Trial]] = []
     for trial in todo:
@@ -366,6 +371,13 @@ def machine_groups(todo: list[Trial], specs: dict[str, StageSpec] | None = None)
         else:
             groups.append([trial])
     return groups
+
+
+def longest_first(group: list[Trial], typical: dict[tuple[str, str, str], float]) -> list[Trial]:
+    """The group's trials, the longest (by earlier runs here) first: two slots filled in plan
+    order can leave one idle while the last long trial runs alone. Unknown ones go last, in
+    plan order (the sort is stable)."""
+    return sorted(group, key=lambda t: -typical.get((t.stage, t.entry, t.kind), 0.0))
 
 
 def run_side_by_side(group: list[Trial], one: Callable, done: Callable, progress: Progress) -> None:
