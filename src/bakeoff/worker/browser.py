@@ -25,7 +25,7 @@ BUDGET_MS = 20_000
 @dataclass
 class Rendered:
     text: str  # the rendered DOM's visible text (tags stripped)
-    screenshot: Path
+    screenshot: Path | None  # None when not asked for
     seconds: float
 
 
@@ -50,24 +50,27 @@ def _run(argv: list[str], out: Path, limit: float, tmp: Path) -> None:
             raise RuntimeError(f"Chromium did not finish within {limit:.0f} s")
 
 
-def render(url: str, folder: Path) -> Rendered:
+def render(url: str, folder: Path, *, screenshot: bool = True) -> Rendered:
+    """The page at `url` rendered; `screenshot=False` saves the second Chromium launch where a
+    probe reads only the text."""
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     # Chromium's profile holds its singleton Unix socket, whose path may not exceed 107 bytes: a
     # trial's scratch folder is deeper, so the profile lives in a short folder of /tmp, removed after.
     profile = Path(tempfile.mkdtemp(prefix="bk-chromium-", dir="/tmp"))
     try:
-        return _render(url, folder, profile, start)
+        return _render(url, folder, profile, start, screenshot)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _render(url: str, folder: Path, profile: Path, start: float) -> Rendered:
+def _render(url: str, folder: Path, profile: Path, start: float, screenshot: bool) -> Rendered:
     base = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={BUDGET_MS}"]
     dom = folder / "dom.html"  # the tree's log is Chromium's stdout: the dumped DOM (and its stderr)
     _run([*base, "--dump-dom", url], dom, 90, profile)
-    screenshot = folder / "page.png"
-    _run([*base, f"--screenshot={screenshot}", url], folder / "screenshot.log", 90, profile)
+    picture = folder / "page.png" if screenshot else None
+    if picture is not None:
+        _run([*base, f"--screenshot={picture}", url], folder / "screenshot.log", 90, profile)
     body = dom.read_text(errors="replace")
     text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style)[^>]*>.*?</\1>", " ", body)))
-    return Rendered(text=" ".join(text.split()), screenshot=screenshot, seconds=time.perf_counter() - start)
+    return Rendered(text=" ".join(text.split()), screenshot=picture, seconds=time.perf_counter() - start)

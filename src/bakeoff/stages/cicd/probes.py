@@ -226,7 +226,7 @@ def _alive(pid: int) -> bool:
 
 def render_page(url: str, profile: Path) -> str:
     """The text of `url` after its scripts ran, as headless Chromium renders it."""
-    return render(url, profile).text
+    return render(url, profile, screenshot=False).text
 
 
 CHILD_WAIT_S = 300  # a child's own tool start and its probes' pipelines (the timeout probe: its timeout too)

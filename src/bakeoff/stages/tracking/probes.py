@@ -6,14 +6,10 @@ times the search and has the machine to itself. Worker side: base set only."""
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -237,21 +233,8 @@ def served_ui(adapter: TrackingAdapter) -> str:
 
 
 def render_text(url: str, folder: Path) -> str:
-    """The rendered page's visible text, from one headless Chromium launch (--dump-dom).
-    `browser.render` launches Chromium a second time for a screenshot, which this probe never
-    reads; the launch and flags are browser.py's own."""
-    folder.mkdir(parents=True, exist_ok=True)
-    profile = Path(tempfile.mkdtemp(prefix="bk-chromium-", dir="/tmp"))  # short: Chromium's socket path
-    try:
-        argv = [browser.chromium(), *browser.CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                f"--virtual-time-budget={browser.BUDGET_MS}", "--dump-dom", url]
-        dom = folder / "dom.html"
-        browser._run(argv, dom, 90, profile)
-        body = dom.read_text(errors="replace")
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style)[^>]*>.*?</\1>", " ", body)))
-    return " ".join(text.split())
+    """The rendered page's visible text, from one headless Chromium launch (no screenshot)."""
+    return browser.render(url, folder, screenshot=False).text
 
 
 def fetch_until(url: str, server: subprocess.Popen | None, deadline: float) -> tuple[str, float]:
