@@ -254,11 +254,14 @@ def compare_runs(
         if not rows:
             raise ConfigError(f"runs {a['run_id']} and {b['run_id']} share no stage with a headline metric; "
                               "fix: compare runs of the same stages")
-        table = Table("stage", "headline metric", "tools", "Kendall tau",
+        table = Table("stage", "headline metric", "tools", "material gap", "Kendall tau", "tau, raw order",
                       title=f"{a['run_id']} ({'quick' if a['settings'].get('quick') else 'full'}) against "
-                            f"{b['run_id']} ({'quick' if b['settings'].get('quick') else 'full'})")
+                            f"{b['run_id']} ({'quick' if b['settings'].get('quick') else 'full'}); "
+                            "tau: gaps below the material one tie, as in the decision")
         for r in rows:
-            table.add_row(r.stage, r.label, str(r.tools), f"{r.tau:.2f}" if r.tau is not None else f"— ({r.why_none})")
+            table.add_row(r.stage, r.label, str(r.tools), "—" if r.material is None else f"{r.material:g}",
+                          (f"{r.tau:.2f}" if r.tau is not None else "—") + (f" ({r.why_none})" if r.why_none else ""),
+                          "—" if r.raw_tau is None else f"{r.raw_tau:.2f}")
         out_console.print(table)
         if min_tau is not None and below_target(rows, min_tau):
             raise typer.Exit(1)

@@ -2,17 +2,19 @@
 
 For each stage both runs measured and each of its headline metrics, Kendall's tau-b between
 the two runs' medians over the tools both measured ok. A tau of 1 is the same order; the
-class-length target is at least 0.9. A metric on which every tool ties in one run (a
+class-length target is at least 0.9. The tau judged is over the material order: two tools
+whose medians differ by less than the metric's material difference (the gap a team would feel,
+`Metric.material`) tie in that run, as they tie in the decision; ranking them either way is
+noise. The raw-order tau is shown beside it. A metric on which every tool ties in one run (a
 saturated score, say) has no order to compare: it is reported as such, not as agreement.
 Host side.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
-
-from bakeoff.host.decide.stability import kendall_tau
 
 TARGET_TAU = 0.9
 
@@ -23,8 +25,26 @@ class MetricAgreement:
     metric: str
     label: str
     tools: int  # measured ok in both runs
-    tau: float | None
-    why_none: str = ""
+    tau: float | None  # over the material order (gaps below `material` tie)
+    why_none: str = ""  # why tau is None, or how a tie-only tau was reached
+    raw_tau: float | None = None  # over the medians' plain order
+    material: float | None = None  # in the metric's unit; None: only equal medians tie
+
+
+def material_tau(x: list[float], y: list[float], material: float = 0.0) -> float | None:
+    """Kendall's tau-b of two runs' figures for the same tools, a pair counting as tied in a run
+    when its gap there is below `material` (with 0, the ordinary tau-b):
+    sum(sx * sy) / sqrt(sum(sx^2) * sum(sy^2)) over the pairs' signs. None when a run ties every pair."""
+
+    def signs(values: list[float]) -> list[int]:
+        return [0 if abs(values[i] - values[j]) < material or values[i] == values[j] else (1 if values[i] > values[j] else -1)
+                for i in range(len(values)) for j in range(i + 1, len(values))]
+
+    sx, sy = signs(x), signs(y)
+    tied_x, tied_y = sum(s * s for s in sx), sum(s * s for s in sy)
+    if not tied_x or not tied_y:
+        return None
+    return sum(a * b for a, b in zip(sx, sy)) / math.sqrt(tied_x * tied_y)
 
 
 def medians(stage: dict[str, Any], metric: str) -> dict[str, float]:
@@ -49,14 +69,25 @@ def agreement(first: dict[str, Any], second: dict[str, Any]) -> list[MetricAgree
             a, b = medians(stage, metric), medians(other, metric)
             common = sorted(set(a) & set(b))
             x, y = [a[t] for t in common], [b[t] for t in common]
+            material = spec.get("material")
+            row = MetricAgreement(name, metric, spec["label"], len(common), None, material=material)
             if len(common) < 2:
-                rows.append(MetricAgreement(name, metric, spec["label"], len(common), None, "fewer than two tools in both"))
-            elif len(set(x)) < 2 or len(set(y)) < 2:
-                rows.append(MetricAgreement(name, metric, spec["label"], len(common), None,
-                                            "every tool ties in one run: no order to compare"))
-            else:
-                rows.append(MetricAgreement(name, metric, spec["label"], len(common),
-                                            round(float(kendall_tau(x, y)), 2)))
+                rows.append(MetricAgreement(**{**row.__dict__, "why_none": "fewer than two tools in both"}))
+                continue
+            raw, judged = material_tau(x, y), material_tau(x, y, material or 0.0)
+            why = ""
+            if raw is None:
+                why = "every tool ties in one run: no order to compare"
+            elif judged is None:
+                gap = f"{material:g} {spec.get('unit', '')}".strip()
+                both = material_tau(x, x, material or 0.0) is None and material_tau(y, y, material or 0.0) is None
+                # Both runs see only immaterial gaps: they agree (a tie). One run only: it misses
+                # a difference the other finds material, which is no agreement at all.
+                judged = 1.0 if both else 0.0
+                why = (f"no gap reaches the material {gap} in either run: both say tie" if both
+                       else f"only one run finds a gap of at least {gap}")
+            rows.append(MetricAgreement(**{**row.__dict__, "tau": None if judged is None else round(judged, 2),
+                                           "raw_tau": None if raw is None else round(raw, 2), "why_none": why}))
     return rows
 
 
