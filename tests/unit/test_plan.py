@@ -79,6 +79,9 @@ def test_kinds_marked_shares_machine_run_side_by_side_and_measured_kinds_alone()
     # The warm-up round's figures are discarded: its trials run side by side too.
     warmups = [t for t in plan if t.kind == "cost" and not t.measured]
     assert len(warmups) == len(entries) and any(set(warmups) <= set(g) for g in groups)
+    # ... but never in the checks' group: every check ends before any tool's first trial.
+    checks = next(g for g in groups if g[0].kind == "check")
+    assert all(t.kind == "check" for t in checks) and len(checks) == len(entries)
     from bakeoff.stages.cicd.spec import CICD
 
     assert CICD.kinds["capabilities"].shares_machine

@@ -366,7 +366,10 @@ def machine_groups(todo: list[Trial], specs: dict[str, StageSpec] | None = None)
     specs = specs or {}
     groups: list[list[Trial]] = []
     for trial in todo:
-        if shares_machine(trial, specs) and groups and shares_machine(groups[-1][0], specs):
+        # Checks never share a group with other trials: every check ends before a tool's first
+        # trial starts, so a tool whose check failed skips the rest.
+        if (shares_machine(trial, specs) and groups and shares_machine(groups[-1][0], specs)
+                and (trial.kind == CHECK_KIND) == (groups[-1][0].kind == CHECK_KIND)):
             groups[-1].append(trial)
         else:
             groups.append([trial])
