@@ -31,6 +31,7 @@ def test_every_stage_of_a_real_run_renders_without_reprs(tmp_path):
 
 def test_the_data_section_reads_the_manifest(tmp_path):
     md, _ = render_report(json.loads(EXAMPLE.read_text()), tmp_path)
-    data = md.read_text().split("## Data", 1)[1].split("## ", 1)[0]
+    # The section's own heading: orchestration's "Data passing" comes before it now.
+    data = md.read_text().split("\n## Data\n", 1)[1].split("\n## ", 1)[0]
     assert "Features (13): month, weekday" in data.replace("**", "")
     assert "Jan, Feb, Mar → Apr" in data and "327,346 of 336,776" in data and "—" not in data
