@@ -137,7 +137,8 @@ def test_three_teams_publish_to_postgres_at_once_and_the_gallery_lists_all(runs,
         stored = store.publications()
         assert store.schema_version == SCHEMA_VERSION
     assert sorted(s.publication.team for s in stored) == sorted(TEAMS)
-    assert {s.publication.run_id for s in stored} == {"20261127-184513-aef1", "20261127-123148-d632"}
+    example_run = json.loads((EXAMPLE / "results.json").read_text())["run_id"]
+    assert {s.publication.run_id for s in stored} == {example_run, "20261127-123148-d632"}
     example = next(s for s in stored if s.publication.team == "falcons")
     assert example.publication.results_json == (EXAMPLE / "results.json").read_text()  # as published, byte for byte
     assert example.publication.decision_json is not None
