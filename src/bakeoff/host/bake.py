@@ -259,15 +259,16 @@ class Estimate:
         return f"estimated ~{length}, {source}"
 
 
-def estimate(run: Run, todo: list[Trial]) -> Estimate:
-    return estimate_trials(run.store, run.selection.stages, bool(run.settings.get("quick")), todo)
+def estimate(run: Run, todo: list[Trial], typical: dict[tuple[str, str, str], float] | None = None) -> Estimate:
+    return estimate_trials(run.store, run.selection.stages, bool(run.settings.get("quick")), todo, typical)
 
 
-def estimate_trials(store: Store, stages: list[StageSpec], quick: bool, todo: list[Trial]) -> Estimate:
+def estimate_trials(store: Store, stages: list[StageSpec], quick: bool, todo: list[Trial],
+                    typical: dict[tuple[str, str, str], float] | None = None) -> Estimate:
     """How long the trials still owed should take: each trial's median duration in earlier runs
-    of the same size here, else its stage's stated quick budget shared over its trials (a full
-    run is taken as ten times the quick one)."""
-    typical = store.typical_seconds(quick)
+    of the same size here (`typical`, read from the store when not given), else its stage's
+    stated quick budget shared over its trials (a full run is taken as ten times the quick one)."""
+    typical = store.typical_seconds(quick) if typical is None else typical
     per_stage = {s.name: s.quick_budget_s if quick else s.quick_budget_s * 10 for s in stages}
     counts = {name: sum(1 for t in todo if t.stage == name) for name in per_stage}
     seconds, known = 0.0, 0
@@ -313,7 +314,9 @@ def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
         if record.kind == CHECK_KIND and record.status != OK:
             run.failed_checks[(record.stage, record.entry)] = record.reason
     entries = {(e.stage, e.name): e for e in run.selection.entries}
-    progress.trials_start(run, len(todo), estimate(run, todo))
+    # Earlier durations here, read once: the estimate and the longest-first order both use them.
+    typical = run.store.typical_seconds(bool(run.settings.get("quick")))
+    progress.trials_start(run, len(todo), estimate(run, todo, typical))
 
     def one(trial: Trial, stop: threading.Event | None = None) -> TrialRecord:
         entry = entries[(trial.stage, trial.entry)]
@@ -333,7 +336,6 @@ def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:
         # A tool whose env failed was reported by the env step; its trials all fail alike.
         progress.trial_done(trial, record, reported=env.status != OK or record.status == SKIPPED)
 
-    typical = run.store.typical_seconds(bool(run.settings.get("quick")))
     with run.phases.timing("trials"):
         for group in machine_groups(todo, {s.name: s for s in run.selection.stages}):
             if len(group) == 1:

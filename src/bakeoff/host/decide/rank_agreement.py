@@ -13,7 +13,7 @@ Host side.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 TARGET_TAU = 0.9
@@ -36,15 +36,17 @@ def material_tau(x: list[float], y: list[float], material: float = 0.0) -> float
     when its gap there is below `material` (with 0, the ordinary tau-b):
     sum(sx * sy) / sqrt(sum(sx^2) * sum(sy^2)) over the pairs' signs. None when a run ties every pair."""
 
-    def signs(values: list[float]) -> list[int]:
-        return [0 if abs(values[i] - values[j]) < material or values[i] == values[j] else (1 if values[i] > values[j] else -1)
-                for i in range(len(values)) for j in range(i + 1, len(values))]
-
-    sx, sy = signs(x), signs(y)
+    sx, sy = pair_signs(x, material), pair_signs(y, material)
     tied_x, tied_y = sum(s * s for s in sx), sum(s * s for s in sy)
     if not tied_x or not tied_y:
         return None
     return sum(a * b for a, b in zip(sx, sy)) / math.sqrt(tied_x * tied_y)
+
+
+def pair_signs(values: list[float], material: float = 0.0) -> list[int]:
+    """Per pair of tools, +1 or -1 by which is higher, 0 where the gap is below `material`."""
+    return [0 if abs(values[i] - values[j]) < material or values[i] == values[j] else (1 if values[i] > values[j] else -1)
+            for i in range(len(values)) for j in range(i + 1, len(values))]
 
 
 def medians(stage: dict[str, Any], metric: str) -> dict[str, float]:
@@ -72,7 +74,7 @@ def agreement(first: dict[str, Any], second: dict[str, Any]) -> list[MetricAgree
             material = spec.get("material")
             row = MetricAgreement(name, metric, spec["label"], len(common), None, material=material)
             if len(common) < 2:
-                rows.append(MetricAgreement(**{**row.__dict__, "why_none": "fewer than two tools in both"}))
+                rows.append(replace(row, why_none="fewer than two tools in both"))
                 continue
             raw, judged = material_tau(x, y), material_tau(x, y, material or 0.0)
             why = ""
@@ -80,14 +82,14 @@ def agreement(first: dict[str, Any], second: dict[str, Any]) -> list[MetricAgree
                 why = "every tool ties in one run: no order to compare"
             elif judged is None:
                 gap = f"{material:g} {spec.get('unit', '')}".strip()
-                both = material_tau(x, x, material or 0.0) is None and material_tau(y, y, material or 0.0) is None
+                both = not any(pair_signs(x, material or 0.0)) and not any(pair_signs(y, material or 0.0))
                 # Both runs see only immaterial gaps: they agree (a tie). One run only: it misses
                 # a difference the other finds material, which is no agreement at all.
                 judged = 1.0 if both else 0.0
                 why = (f"no gap reaches the material {gap} in either run: both say tie" if both
                        else f"only one run finds a gap of at least {gap}")
-            rows.append(MetricAgreement(**{**row.__dict__, "tau": None if judged is None else round(judged, 2),
-                                           "raw_tau": None if raw is None else round(raw, 2), "why_none": why}))
+            rows.append(replace(row, tau=None if judged is None else round(judged, 2),
+                                raw_tau=None if raw is None else round(raw, 2), why_none=why))
     return rows
 
 
