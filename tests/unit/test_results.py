@@ -68,3 +68,18 @@ def test_overhead_is_time_outside_the_workers(store):
     store.finish_run("r", "complete", {"trials": 2.5, "report": 0.1, "data": 5.0, "envs": 9.0})
     results = build_results(store, "r")
     assert results["overhead_seconds"] == pytest.approx(0.6)
+
+
+def test_overhead_counts_side_by_side_workers_once(store):
+    """Two workers that ran at the same time cover their common seconds once: the harness's share is
+    the wall time in which no worker ran (here 0.5 s of the 3 s trials phase, plus the report)."""
+    first = sweep("jsonl", 1, 1.0)
+    second = sweep("tensorboard", 1, 1.0)
+    first.facts = {"worker_seconds": 2.0, "worker_ended_at": 1002.0}   # ran 1000.0 - 1002.0
+    second.facts = {"worker_seconds": 1.5, "worker_ended_at": 1002.5}  # ran 1001.0 - 1002.5, beside it
+    record(store, first, second)
+    store.finish_run("r", "complete", {"trials": 3.0, "report": 0.1})
+    results = build_results(store, "r")
+    assert results["overhead_seconds"] == pytest.approx(0.6)  # 3.0 + 0.1 - 2.5 covered
+    facts = results["stages"]["tracking"]["tools"]["jsonl"]["facts"]
+    assert "worker_ended_at" not in facts and "worker_seconds" not in facts

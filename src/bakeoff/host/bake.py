@@ -25,7 +25,7 @@ from bakeoff.worker.protocol import CHECK_KIND, FAILED, OK, SKIPPED
 from bakeoff.host.registry import ConfigError, Entry
 from bakeoff.host.runner import TrialOutcome, run_trial
 from bakeoff.stages.spec import StageSpec, all_specs
-from bakeoff.host.store import Store, TrialRecord
+from bakeoff.host.store import WORKER_ENDED, Store, TrialRecord
 
 
 
@@ -144,6 +144,7 @@ def execute(trial: Trial, entry: Entry, env: EnvOutcome, *, run_id: str, run_dir
         record.metrics, record.samples = outcome.result.metrics, outcome.result.samples
         record.probes, record.facts = outcome.result.probes, outcome.result.facts
         record.figures = outcome.result.figures
+        record.facts[WORKER_ENDED] = outcome.ended_at  # with worker_seconds, the worker's span
     return record
 
 

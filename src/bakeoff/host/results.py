@@ -23,7 +23,7 @@ from bakeoff.worker.protocol import CHECK_KIND, FAILED, OK, SKIPPED, write_json_
 from bakeoff.stages.spec import StageSpec, all_specs
 from bakeoff.host.stats import Summary, paired_ratios, ratio_verdict, summarize
 from bakeoff.host.registry import ConfigError
-from bakeoff.host.store import Store, TrialRecord
+from bakeoff.host.store import WORKER_ENDED, Store, TrialRecord
 
 
 
@@ -117,7 +117,7 @@ def stage_results(spec: StageSpec, run: dict, trials: list[TrialRecord], envs: d
         figures: dict[str, Any] = {}
         for record in [*measured, *once]:
             probes.update(record.probes)
-            facts.update({k: v for k, v in record.facts.items() if k != "worker_seconds"})
+            facts.update({k: v for k, v in record.facts.items() if k not in BOOKKEEPING_FACTS})
             figures.update(record.figures)
             if record.kind != spec.repeated_kind and record.status != OK:
                 facts[f"{record.kind} trial"] = f"{record.status}: {record.reason}"
@@ -137,11 +137,35 @@ def stage_results(spec: StageSpec, run: dict, trials: list[TrialRecord], envs: d
     return {**stage_definitions(spec), "baseline": baseline, "tools": tools}
 
 
+BOOKKEEPING_FACTS = {"worker_seconds", WORKER_ENDED}  # the host's, not the tool's: never shown as facts
+
+
+def tool_seconds(trials: list[TrialRecord]) -> float:
+    """Wall seconds in which at least one worker was running: the union of the workers' spans
+    (each ends at `worker_ended_at` and lasts `worker_seconds`). Trials run side by side overlap,
+    and a plain sum would count their common time twice, leaving the harness a negative share.
+    A record from before the end was stamped counts its worker seconds alone."""
+    spans, alone = [], 0.0
+    for record in trials:
+        worker, ended = record.facts.get("worker_seconds"), record.facts.get(WORKER_ENDED)
+        if worker is None:
+            continue
+        if ended is None:
+            alone += worker
+        else:
+            spans.append((ended - worker, ended))
+    covered, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return covered + alone
+
+
 def build_results(store: Store, run_id: str) -> dict[str, Any]:
     run = store.run(run_id)
     trials = store.trials(run_id)
     envs = store.envs(run_id)
-    worker_seconds = sum(r.facts.get("worker_seconds", 0.0) for r in trials)
     specs = all_specs()
     missing = [name for name in run["settings"]["stages"] if name not in specs]
     if missing:
@@ -154,7 +178,7 @@ def build_results(store: Store, run_id: str) -> dict[str, Any]:
         # Outside the tools' own work: spawning, env checks, storing, rendering (env builds and
         # data preparation are one-off set-up, shown in phases but not counted here).
         "overhead_seconds": max(0.0, run["phases"].get("trials", 0.0) + run["phases"].get("report", 0.0)
-                                + run["phases"].get("env_check", 0.0) - worker_seconds),
+                                + run["phases"].get("env_check", 0.0) - tool_seconds(trials)),
         "stages": {name: stage_results(specs[name], run, trials, envs) for name in run["settings"]["stages"]},
     }
     return as_dict(validate(raw, f"run {run_id}"))  # the typed model is the contract: check before writing

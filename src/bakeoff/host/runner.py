@@ -34,6 +34,7 @@ class TrialOutcome:
     seconds: float
     log: Path
     result: Result | None
+    ended_at: float = 0.0  # wall clock (epoch seconds) when the worker exited: see results.tool_seconds
 
 
 def end_trial_processes(process: subprocess.Popen, marker: str) -> list[str]:
@@ -90,13 +91,14 @@ def run_trial(trial: Trial, entry: Entry, python: Path, *, run_id: str, run_dir:
     write_request(scratch / "request.json", request)
     marker = f"{run_id}/{trial.trial_id}"
     start = time.perf_counter()
-    status, reason = OK, ""
+    status, reason, ended_at = OK, "", 0.0
     with log.open("wb") as out:
         process = subprocess.Popen([str(python), "-m", "bakeoff.worker", str(scratch / "request.json")],
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=scratch,
                                    env=trial_environment(scratch, marker, entry), start_new_session=True)
         try:
             code = wait_for(process, trial.timeout, stop)
+            ended_at = time.time()
             if code != 0:
                 status, reason = FAILED, f"worker exited with code {code}: {last_line(log)}"
         except subprocess.TimeoutExpired:
@@ -104,6 +106,7 @@ def run_trial(trial: Trial, entry: Entry, python: Path, *, run_id: str, run_dir:
         finally:  # also on Ctrl-C: no process of the trial outlives it
             end_trial_processes(process, marker)
     seconds = time.perf_counter() - start
+    ended_at = ended_at or time.time()  # a timed-out or stopped worker ended when we ended it
     result = None
     if status == OK:
         try:
@@ -114,4 +117,4 @@ def run_trial(trial: Trial, entry: Entry, python: Path, *, run_id: str, run_dir:
             status, reason = FAILED, f"no valid result ({exc})"
     if status == OK and not keep_scratch:
         shutil.rmtree(scratch, ignore_errors=True)
-    return TrialOutcome(status, reason, seconds, log, result)
+    return TrialOutcome(status, reason, seconds, log, result, ended_at)

@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS probes (
 MIGRATIONS = {1: ["ALTER TABLE trials ADD COLUMN figures TEXT NOT NULL DEFAULT '{}'"]}
 
 
+# A fact the host adds to a trial's record: when its worker exited (epoch seconds). With the
+# worker's own `worker_seconds` it gives the worker's span, for the overhead figure.
+WORKER_ENDED = "worker_ended_at"
+
+
 @dataclass
 class TrialRecord:
     trial_id: str
