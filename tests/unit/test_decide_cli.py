@@ -52,3 +52,37 @@ def test_run_with_a_bad_profile_stops_before_any_work(tmp_path):
     assert done.returncode == 2
     assert "no such profile; fix: pass a file such as profiles/student.toml" in done.stderr
     assert not any(tmp_path.iterdir())  # no database, no run folder
+
+
+def test_decide_confirmed_by_a_repeat_keeps_it_in_the_folder(tmp_path):
+    folder = run_folder(tmp_path)
+    repeat = tmp_path / "runs" / "20261127-130000-aaaa"
+    repeat.mkdir()
+    again = json.loads(FIXTURE.read_text())
+    again["run_id"] = repeat.name
+    (repeat / "results.json").write_text(json.dumps(again))
+    done = bakeoff_cli("decide", folder.name, "--profile", "profiles/student.toml", "--confirmed-by", repeat.name,
+                       out=tmp_path / "runs")
+    assert done.returncode == 0, done.stderr
+    shutil.rmtree(repeat)  # the folder is self-contained: it renders again with the repeat gone
+    moved = shutil.move(folder, tmp_path / "elsewhere")
+    done = bakeoff_cli("decide", str(moved), "--profile", "profiles/student.toml", out=tmp_path / "runs")
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads((Path(moved) / "decision.json").read_text())["stages"]["tracking"]["verdict"]
+    assert verdict["stability"].startswith(f"held in repeat run {repeat.name}")
+
+
+def test_decide_confirmed_by_a_run_of_other_work_is_refused(tmp_path):
+    folder = run_folder(tmp_path)
+    other = tmp_path / "runs" / "20261127-140000-bbbb"
+    other.mkdir()
+    results = json.loads(FIXTURE.read_text())
+    results["run_id"], results["settings"]["repeats"] = other.name, results["settings"]["repeats"] + 2
+    (other / "results.json").write_text(json.dumps(results))
+    done = bakeoff_cli("decide", folder.name, "--profile", "profiles/student.toml", "--confirmed-by", other.name,
+                       out=tmp_path / "runs")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: run {other.name} is not a repeat of 20261127-120501-3f9c: its repeats differ; "
+        "fix: confirm with a run of the same stages, tools, sizes and repeats"]
+    assert not (folder / "confirmation.json").exists()

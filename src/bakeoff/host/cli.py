@@ -272,11 +272,14 @@ def decide_run(
     run_id: str = typer.Argument("latest", help="Run id, or a run folder (default: the newest run)."),
     profile: Path = typer.Option(..., "--profile", "-p", help="Team profile (TOML), e.g. profiles/student.toml."),
     out: Path = typer.Option(bake.HOME / "runs", "--out", "-o", help="Folder holding the run folders."),
+    confirmed_by: Optional[str] = typer.Option(None, "--confirmed-by", help="A repeat of the run (id or folder): the memo says whether each verdict held in it."),
 ) -> None:
     """Verdicts for a run under a team profile: writes decision.json and the memo (report.md, report.html)."""
     with clean_errors():
         team = load_profile(profile)
         results, run_dir = load_results(run_id, out)
+        if confirmed_by is not None:
+            record_confirmation(run_dir, load_results(confirmed_by, out)[1])
         html, decision = render_memo(results, run_dir, team)
         show_verdicts(decision)
         out_console.print(str(html))

@@ -10,6 +10,7 @@ from bakeoff.host.decide import Decision, Profile, decide, saved_profile, write_
 from bakeoff.host.decide.stability import confirm
 from bakeoff.host.report import render_report
 from bakeoff.host.results import build_results, write_results
+from bakeoff.host.registry import ConfigError
 from bakeoff.host.results_model import read_results
 from bakeoff.host.store import Store
 from bakeoff.worker.protocol import write_json_atomically
@@ -23,11 +24,23 @@ def write_report(store: Store, run_id: str, run_dir: Path, profile: Profile | No
     return render_memo(results, run_dir, profile or saved_profile(run_dir))
 
 
-CONFIRMATION_FILE = "confirmation.json"  # {"repeat_run": id, "repeat_dir": folder}: set by `run --confirm`
+CONFIRMATION_FILE = "confirmation.json"  # {"repeat_run": id, "results": file}: set by `run --confirm`
+REPEAT_RESULTS = "confirmation-results.json"  # the repeat run's results.json, kept in the run folder
+# What makes a run a repeat of another: the same work, measured the same way.
+SAME_WORK = ("stages", "entries", "quick", "repeats")
 
 
 def record_confirmation(run_dir: Path, repeat_dir: Path) -> None:
-    write_json_atomically(Path(run_dir) / CONFIRMATION_FILE, {"repeat_run": repeat_dir.name, "repeat_dir": str(repeat_dir)})
+    """Keep the repeat run's results beside the run's own, so the folder (the worked example, a
+    gallery entry) still says whether each verdict held when it is copied elsewhere."""
+    run_dir, repeat_dir = Path(run_dir), Path(repeat_dir)
+    first, again = read_results(run_dir / "results.json"), read_results(repeat_dir / "results.json")
+    differ = [key for key in SAME_WORK if first["settings"].get(key) != again["settings"].get(key)]
+    if differ:
+        raise ConfigError(f"run {again['run_id']} is not a repeat of {first['run_id']}: its {', '.join(differ)} "
+                          "differ; fix: confirm with a run of the same stages, tools, sizes and repeats")
+    write_json_atomically(run_dir / REPEAT_RESULTS, again)
+    write_json_atomically(run_dir / CONFIRMATION_FILE, {"repeat_run": again["run_id"], "results": REPEAT_RESULTS})
 
 
 def render_memo(results: dict, run_dir: Path, profile: Profile | None) -> tuple[Path, Decision | None]:
@@ -37,7 +50,9 @@ def render_memo(results: dict, run_dir: Path, profile: Profile | None) -> tuple[
     marker = Path(run_dir) / CONFIRMATION_FILE
     if decision and marker.is_file():
         repeat = json.loads(marker.read_text(encoding="utf-8"))
-        repeat_results = read_results(Path(repeat["repeat_dir"]) / "results.json")
+        # Older run folders named the repeat's folder instead of keeping its results.
+        kept = Path(run_dir) / repeat["results"] if "results" in repeat else Path(repeat["repeat_dir"]) / "results.json"
+        repeat_results = read_results(kept)
         decision = confirm(decision, decide(repeat_results, profile), repeat["repeat_run"])
     if decision:
         write_decision(decision, run_dir)
