@@ -64,3 +64,18 @@ def test_the_choice_is_kept_in_the_run_settings(tmp_path, store):
     run = bake.open_run(options(tmp_path, budget=10_000))
     assert run.settings["quick"] is False and run.settings["repeats"] == 5
     assert run.settings["budget"]["minutes"] == 10_000 and run.settings["budget"]["fits"]
+
+
+def test_the_estimate_follows_the_schedule_of_the_run():
+    """Trials run side by side take the wall time of two slots, longest first; measured ones add up."""
+    assert bake.makespan([5.0, 3.0, 2.0], 2) == 5.0  # 5 | 3 then 2
+    assert bake.makespan([5.0, 3.0, 2.0], 1) == 10.0
+    selection = bake.select(["tracking"], ["jsonl", "tensorboard"])
+    todo = make_plan(selection.stages, selection.entries, 3)
+    typical = {(t.stage, t.entry, t.kind): 10.0 for t in todo}
+    guess = bake.estimate_trials(None, selection.stages, True, todo, typical)
+    groups = bake.machine_groups(todo, {s.name: s for s in selection.stages})
+    solo = sum(1 for g in groups if len(g) == 1)
+    paired = sum(-(-len(g) // 2) for g in groups if len(g) > 1)
+    assert guess.seconds == 10.0 * (solo + paired) < 10.0 * len(todo)
+    assert (guess.known, guess.total) == (len(todo), len(todo))

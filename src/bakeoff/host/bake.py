@@ -8,6 +8,7 @@ flags and shows progress through the `Progress` callbacks. Host side."""
 
 from __future__ import annotations
 
+import heapq
 import os
 import secrets
 import threading
@@ -266,20 +267,32 @@ def estimate(run: Run, todo: list[Trial], typical: dict[tuple[str, str, str], fl
 
 def estimate_trials(store: Store, stages: list[StageSpec], quick: bool, todo: list[Trial],
                     typical: dict[tuple[str, str, str], float] | None = None) -> Estimate:
-    """How long the trials still owed should take: each trial's median duration in earlier runs
-    of the same size here (`typical`, read from the store when not given), else its stage's
-    stated quick budget shared over its trials (a full run is taken as ten times the quick one)."""
+    """How long the trials still owed should take, scheduled as `run_trials` runs them (groups
+    side by side, two slots, longest first). Each trial lasts its median duration in earlier runs
+    of the same size here (`typical`, read from the store when not given), else its stage's stated
+    quick budget shared over its trials (a full run is taken as ten times the quick one)."""
     typical = store.typical_seconds(quick) if typical is None else typical
     per_stage = {s.name: s.quick_budget_s if quick else s.quick_budget_s * 10 for s in stages}
     counts = {name: sum(1 for t in todo if t.stage == name) for name in per_stage}
-    seconds, known = 0.0, 0
-    for trial in todo:
+
+    def lasts(trial: Trial) -> float:
         found = typical.get((trial.stage, trial.entry, trial.kind))
-        if found is not None:
-            seconds, known = seconds + found, known + 1
-        else:
-            seconds += per_stage[trial.stage] / max(1, counts[trial.stage])
+        return found if found is not None else per_stage[trial.stage] / max(1, counts[trial.stage])
+
+    seconds = 0.0
+    for group in machine_groups(todo, {s.name: s for s in stages}):
+        seconds += makespan([lasts(t) for t in longest_first(group, typical)], 1 if len(group) == 1 else SIDE_BY_SIDE)
+    known = sum(1 for t in todo if (t.stage, t.entry, t.kind) in typical)
     return Estimate(seconds, known, len(todo))
+
+
+def makespan(durations: list[float], slots: int) -> float:
+    """When the last of `durations` ends, each started in order in the first slot to come free
+    (as a thread pool of `slots` workers takes them)."""
+    free = [0.0] * slots
+    for seconds in durations:
+        heapq.heapreplace(free, free[0] + seconds)
+    return max(free)
 
 
 # What --budget may choose, from the most evidence to the least: full sizes before quick ones,

@@ -146,16 +146,21 @@ class Store:
                                 [(run_id, trial.trial_id, p, o["status"], o["evidence"]) for p, o in trial.probes.items()])
 
     def typical_seconds(self, quick: bool) -> dict[tuple[str, str, str], float]:
-        """Median seconds of earlier ok trials per (stage, entry, kind), from runs of the same
-        size (quick or full) in this database: what a new run's estimate rests on."""
+        """Median seconds of earlier ok trials per (stage, entry, kind), in the newest run of the
+        same size (quick or full) in this database that has them: what a new run's estimate rests
+        on. The newest, not all: an older run ran older code, or on a busier machine."""
         rows = self.db.execute(
-            "SELECT t.stage, t.entry, t.kind, t.seconds, r.settings FROM trials t JOIN runs r USING (run_id) "
-            "WHERE t.status = 'ok'")
-        found: dict[tuple[str, str, str], list[float]] = {}
-        for stage, entry, kind, seconds, settings in rows:
-            if bool(json.loads(settings).get("quick")) == quick:
-                found.setdefault((stage, entry, kind), []).append(seconds)
-        return {key: sorted(v)[len(v) // 2] for key, v in found.items()}
+            "SELECT t.stage, t.entry, t.kind, t.seconds, r.settings, r.created, r.run_id FROM trials t "
+            "JOIN runs r USING (run_id) WHERE t.status = 'ok' ORDER BY r.created, r.run_id")
+        found: dict[tuple[str, str, str], tuple[str, list[float]]] = {}
+        for stage, entry, kind, seconds, settings, _, run_id in rows:
+            if bool(json.loads(settings).get("quick")) != quick:
+                continue
+            key = (stage, entry, kind)
+            if key not in found or found[key][0] != run_id:  # a newer run replaces the older's figures
+                found[key] = (run_id, [])
+            found[key][1].append(seconds)
+        return {key: sorted(v)[len(v) // 2] for key, (_, v) in found.items()}
 
     def finished_trials(self, run_id: str) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT trial_id FROM trials WHERE run_id=?", (run_id,))}
