@@ -19,6 +19,18 @@ def bakeoff_cli(*args, out: Path | None = None, env: dict | None = None, timeout
                           env={**os.environ, "COLUMNS": "200", **(env or {})})
 
 
+# The longest integration modules (each one real run of a stage or more), started first: run two files at a
+# time (`./bootstrap test`), a long module taken last would run alone at the end.
+LONGEST_FIRST = ("test_walkthroughs.py", "test_tracking_stage.py", "test_orchestration_stage.py", "test_check.py",
+                 "test_serving_stage.py", "test_monitoring_stage.py", "test_cicd_stage.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Longest modules first, every module's tests kept together and in their own order."""
+    rank = {f"integration/{name}": i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(f"{item.path.parent.name}/{item.path.name}", len(rank)))
+
+
 @pytest.fixture(scope="session")
 def baseline_python() -> Path:
     """The baseline's env (standard library + base set), built if needed."""

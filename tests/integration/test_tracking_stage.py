@@ -1,6 +1,9 @@
-"""The tracking stage, for real, with every tool on quick settings (one measured repeat)."""
+"""The tracking stage, for real, with every tool on quick settings (one measured repeat), inside a
+network namespace that has nothing but loopback: once the envs are built, a run needs no network
+(MLflow's tracking server and UI included)."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,16 +14,36 @@ from tests.conftest import bakeoff_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # the first test pays for the whole run
 ENTRIES = [e.name for e in registry.entries("tracking")]
+NO_NETWORK = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory) -> Path:
+def network_off() -> list[str]:
+    """The prefix that runs a command with the network off, or [] where util-linux's unshare is missing."""
+    if shutil.which("unshare") is None:
+        return []
+    probe = bakeoff_cli("--help", prefix=NO_NETWORK, timeout=60)
+    if probe.returncode != 0 and "unshare failed" in probe.stderr:
+        pytest.fail(f"cannot create a network namespace here: {probe.stderr.strip()}")
+    return NO_NETWORK
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, network_off) -> Path:
     out = tmp_path_factory.mktemp("runs")
-    done = bakeoff_cli("run", "--stage", "tracking", "--quick", "--repeats", "1", out=out)
+    prefix = network_off
+    done = bakeoff_cli("run", "--stage", "tracking", "--quick", "--repeats", "1", *(["--offline"] if prefix else []),
+                       out=out, prefix=prefix)
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = Path(done.stdout.strip().splitlines()[-1]).parent
     assert run_dir.parent == out
     return run_dir
+
+
+def test_a_run_needs_no_network(network_off, tools):
+    if not network_off:
+        pytest.skip("needs unshare (util-linux) to take the network away")
+    assert all(tool["status"] == "ok" for tool in tools.values()), {n: t["reason"] for n, t in tools.items()}
 
 
 @pytest.fixture(scope="module")

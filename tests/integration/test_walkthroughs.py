@@ -1,5 +1,5 @@
 """Every stage's walkthrough executes with the network off (a namespace with only loopback, as
-test_offline.py does), has the six sections in order, links them to the memo and the demo, and
+the tracking stage's test does), has the six sections in order, links them to the memo and the demo, and
 its stable figures agree with the shipped ones within their intervals. The freshness check calls
 a just-built notebook fresh, and stale, naming the input, once a lock or the stage's code changes."""
 
