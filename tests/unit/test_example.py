@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.host.decide import decide, to_json
+from bakeoff.host.decide import to_json
 from bakeoff.host.decide.files import saved_profile
+from bakeoff.host.outputs import decide_run
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "student-quick"
 
@@ -35,8 +36,9 @@ def test_the_example_is_a_quick_run_of_every_stage_under_the_student_profile(shi
 
 
 def test_deciding_again_from_the_shipped_numbers_gives_the_shipped_verdicts(shipped):
+    """With the repeat run the example ships (confirmation-results.json), when it has one."""
     results, decision = shipped
-    again = to_json(decide(results, saved_profile(EXAMPLE)))
+    again = to_json(decide_run(results, EXAMPLE, saved_profile(EXAMPLE)))
     assert json.loads(json.dumps(again)) == decision
 
 

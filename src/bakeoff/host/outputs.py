@@ -43,17 +43,22 @@ def record_confirmation(run_dir: Path, repeat_dir: Path) -> None:
     write_json_atomically(run_dir / CONFIRMATION_FILE, {"repeat_run": again["run_id"], "results": REPEAT_RESULTS})
 
 
-def render_memo(results: dict, run_dir: Path, profile: Profile | None) -> tuple[Path, Decision | None]:
-    """report.md and report.html; with a profile, decision.json too and the report is a memo.
-    When the run was repeated to confirm it, each verdict says whether it held."""
-    decision = decide(results, profile) if profile else None
+def decide_run(results: dict, run_dir: Path, profile: Profile) -> Decision:
+    """The run's decision under the profile; when the run was repeated to confirm it, each
+    verdict says whether it held in the repeat."""
+    decision = decide(results, profile)
     marker = Path(run_dir) / CONFIRMATION_FILE
-    if decision and marker.is_file():
+    if marker.is_file():
         repeat = json.loads(marker.read_text(encoding="utf-8"))
         # Older run folders named the repeat's folder instead of keeping its results.
         kept = Path(run_dir) / repeat["results"] if "results" in repeat else Path(repeat["repeat_dir"]) / "results.json"
-        repeat_results = read_results(kept)
-        decision = confirm(decision, decide(repeat_results, profile), repeat["repeat_run"])
+        decision = confirm(decision, decide(read_results(kept), profile), repeat["repeat_run"])
+    return decision
+
+
+def render_memo(results: dict, run_dir: Path, profile: Profile | None) -> tuple[Path, Decision | None]:
+    """report.md and report.html; with a profile, decision.json too and the report is a memo."""
+    decision = decide_run(results, run_dir, profile) if profile else None
     if decision:
         write_decision(decision, run_dir)
     _, html = render_report(results, run_dir, decision)
