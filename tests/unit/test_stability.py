@@ -21,3 +21,12 @@ def test_a_verdict_that_flipped_is_unsettled_and_says_what_would_settle_it():
     assert not stage.confirmation.held and stage.confirmation.taus["total"] < 0
     assert stage.verdict.stability.startswith("UNSETTLED: the repeat run r2 says “Recommend")
     assert "more repeats" in stage.verdict.stability and "full run" in stage.verdict.stability
+
+
+def test_a_lead_that_clears_the_noise_in_one_run_only_says_the_order_held():
+    first = decide(results(a=tool(0.5, spread=0.3), b=tool(0.55, spread=0.3)), profile())  # level within noise
+    again = decide(results(a=tool(0.5), b=tool(0.9)), profile())  # the same order, a clear lead
+    stage = confirm(first, again, "r2").stages[0]
+    assert first.stages[0].verdict.kind != again.stages[0].verdict.kind
+    assert not stage.confirmation.held
+    assert stage.verdict.stability.startswith("UNSETTLED: the repeat run r2 ranks the tools in the same order")

@@ -50,6 +50,15 @@ def tau(first: StageDecision, second: StageDecision, criterion: str | None) -> f
     return None if value != value else round(float(value), 2)  # NaN -> None
 
 
+def discordant(first: StageDecision, second: StageDecision) -> bool:
+    """Whether two tools both runs scored are in opposite orders on the total (a pair tied in
+    either run does not count: a tie is no order)."""
+    a = {c.tool: c.total.point for c in first.candidates}
+    b = {c.tool: c.total.point for c in second.candidates}
+    common = sorted(set(a) & set(b))
+    return any((a[x] - a[y]) * (b[x] - b[y]) < 0 for i, x in enumerate(common) for y in common[i + 1:])
+
+
 def confirm(first: Decision, second: Decision, repeat_run: str) -> Decision:
     """`first` with each stage's stability stated from the repeat run `second`."""
     repeats = {s.stage: s for s in second.stages}
@@ -65,6 +74,10 @@ def confirm(first: Decision, second: Decision, repeat_run: str) -> Decision:
         shown = ", ".join(f"{k} {v:.2f}" for k, v in taus.items() if v is not None) or "no ranking to compare"
         if held:
             text = f"held in repeat run {repeat_run} (Kendall tau: {shown})"
+        elif not discordant(stage, other):  # the same order: only whether the lead clears the noise moved
+            text = (f"UNSETTLED: the repeat run {repeat_run} ranks the tools in the same order, but says "
+                    f"“{other.verdict.headline}”: the lead is at the edge of the measurement noise; "
+                    f"settle it with {SETTLE} (Kendall tau: {shown})")
         else:
             text = (f"UNSETTLED: the repeat run {repeat_run} says “{other.verdict.headline}”; "
                     f"settle it with {SETTLE} (Kendall tau: {shown})")
