@@ -64,10 +64,19 @@ def test_a_once_per_tool_metric_uses_its_in_trial_samples(store):
 
 
 def test_overhead_is_time_outside_the_workers(store):
-    record(store, sweep("jsonl", 1, 1.0), sweep("tensorboard", 1, 1.0))
+    first, second = sweep("jsonl", 1, 1.0), sweep("tensorboard", 1, 1.0)
+    first.facts = {"worker_seconds": 1.0, "worker_ended_at": 1001.0}
+    second.facts = {"worker_seconds": 1.0, "worker_ended_at": 1002.5}  # one after the other
+    record(store, first, second)
     store.finish_run("r", "complete", {"trials": 2.5, "report": 0.1, "data": 5.0, "envs": 9.0})
     results = build_results(store, "r")
     assert results["overhead_seconds"] == pytest.approx(0.6)
+
+
+def test_overhead_of_a_run_stored_before_the_stamps_is_unknown_not_zero(store):
+    record(store, sweep("jsonl", 1, 1.0), sweep("tensorboard", 1, 1.0))  # worker seconds, no end stamps
+    store.finish_run("r", "complete", {"trials": 1.5})
+    assert build_results(store, "r")["overhead_seconds"] is None
 
 
 def test_overhead_counts_side_by_side_workers_once(store):

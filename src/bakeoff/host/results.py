@@ -140,26 +140,33 @@ def stage_results(spec: StageSpec, run: dict, trials: list[TrialRecord], envs: d
 BOOKKEEPING_FACTS = {"worker_seconds", WORKER_ENDED}  # the host's, not the tool's: never shown as facts
 
 
-def tool_seconds(trials: list[TrialRecord]) -> float:
+def tool_seconds(trials: list[TrialRecord]) -> float | None:
     """Wall seconds in which at least one worker was running: the union of the workers' spans
     (each ends at `worker_ended_at` and lasts `worker_seconds`). Trials run side by side overlap,
     and a plain sum would count their common time twice, leaving the harness a negative share.
-    A record from before the end was stamped counts its worker seconds alone."""
-    spans, alone = [], 0.0
+    None for a run stored before the ends were stamped: its overlaps cannot be told."""
+    spans = []
     for record in trials:
         worker, ended = record.facts.get("worker_seconds"), record.facts.get(WORKER_ENDED)
         if worker is None:
             continue
         if ended is None:
-            alone += worker
-        else:
-            spans.append((ended - worker, ended))
+            return None
+        spans.append((ended - worker, ended))
     covered, reach = 0.0, float("-inf")
     for start, end in sorted(spans):
         if end > reach:
             covered += end - max(start, reach)
             reach = end
-    return covered + alone
+    return covered
+
+
+def overhead_seconds(phases: dict[str, float], tools: float | None) -> float | None:
+    """Outside the tools' own work: spawning, env checks, storing, rendering (env builds and data
+    preparation are one-off set-up, shown in phases but not counted here)."""
+    if tools is None:
+        return None
+    return max(0.0, phases.get("trials", 0.0) + phases.get("report", 0.0) + phases.get("env_check", 0.0) - tools)
 
 
 def build_results(store: Store, run_id: str) -> dict[str, Any]:
@@ -175,10 +182,7 @@ def build_results(store: Store, run_id: str) -> dict[str, Any]:
         "schema": RESULTS_SCHEMA, "run_id": run_id, "created": run["created"], "command": run["command"],
         "status": run["status"], "settings": run["settings"], "host": run["host"], "data": run["data"],
         "wall_seconds": run["wall_seconds"], "phases": run["phases"],
-        # Outside the tools' own work: spawning, env checks, storing, rendering (env builds and
-        # data preparation are one-off set-up, shown in phases but not counted here).
-        "overhead_seconds": max(0.0, run["phases"].get("trials", 0.0) + run["phases"].get("report", 0.0)
-                                + run["phases"].get("env_check", 0.0) - tool_seconds(trials)),
+        "overhead_seconds": overhead_seconds(run["phases"], tool_seconds(trials)),
         "stages": {name: stage_results(specs[name], run, trials, envs) for name in run["settings"]["stages"]},
     }
     return as_dict(validate(raw, f"run {run_id}"))  # the typed model is the contract: check before writing
