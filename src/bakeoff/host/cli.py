@@ -96,8 +96,9 @@ def run(
                                        "tools": run.settings["tools"], "repeats": run.settings["repeats"],
                                        "quick": run.settings["quick"], "budget": None})
             repeat, _, _ = one_run(again, team)
-            record_confirmation(run.run_dir, repeat.run_dir)
-            report, decision = render_memo(read_results(run.run_dir / "results.json"), run.run_dir, team)
+            first = read_results(run.run_dir / "results.json")
+            record_confirmation(run.run_dir, first, read_results(repeat.run_dir / "results.json"))
+            report, decision = render_memo(first, run.run_dir, team)
             bake.point_latest(options.out, run.run_dir)
         show_verdicts(decision)
         out_console.print(str(report))
@@ -279,7 +280,7 @@ def decide_run(
         team = load_profile(profile)
         results, run_dir = load_results(run_id, out)
         if confirmed_by is not None:
-            record_confirmation(run_dir, load_results(confirmed_by, out)[1])
+            record_confirmation(run_dir, results, load_results(confirmed_by, out)[0])
         html, decision = render_memo(results, run_dir, team)
         show_verdicts(decision)
         out_console.print(str(html))

@@ -30,11 +30,11 @@ REPEAT_RESULTS = "confirmation-results.json"  # the repeat run's results.json, k
 SAME_WORK = ("stages", "entries", "quick", "repeats")
 
 
-def record_confirmation(run_dir: Path, repeat_dir: Path) -> None:
-    """Keep the repeat run's results beside the run's own, so the folder (the worked example, a
-    gallery entry) still says whether each verdict held when it is copied elsewhere."""
-    run_dir, repeat_dir = Path(run_dir), Path(repeat_dir)
-    first, again = read_results(run_dir / "results.json"), read_results(repeat_dir / "results.json")
+def record_confirmation(run_dir: Path, first: dict, again: dict) -> None:
+    """Keep the repeat run's results (`again`) beside the run's own (`first`, in `run_dir`), so the
+    folder (the worked example, a gallery entry) still says whether each verdict held when it is
+    copied elsewhere."""
+    run_dir = Path(run_dir)
     differ = [key for key in SAME_WORK if first["settings"].get(key) != again["settings"].get(key)]
     if differ:
         raise ConfigError(f"run {again['run_id']} is not a repeat of {first['run_id']}: its {', '.join(differ)} "

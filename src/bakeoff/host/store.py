@@ -150,10 +150,10 @@ class Store:
         same size (quick or full) in this database that has them: what a new run's estimate rests
         on. The newest, not all: an older run ran older code, or on a busier machine."""
         rows = self.db.execute(
-            "SELECT t.stage, t.entry, t.kind, t.seconds, r.settings, r.created, r.run_id FROM trials t "
+            "SELECT t.stage, t.entry, t.kind, t.seconds, r.settings, r.run_id FROM trials t "
             "JOIN runs r USING (run_id) WHERE t.status = 'ok' ORDER BY r.created, r.run_id")
         found: dict[tuple[str, str, str], tuple[str, list[float]]] = {}
-        for stage, entry, kind, seconds, settings, _, run_id in rows:
+        for stage, entry, kind, seconds, settings, run_id in rows:
             if bool(json.loads(settings).get("quick")) != quick:
                 continue
             key = (stage, entry, kind)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bakeoff.host.decide.decision import Decision, StageDecision
+from bakeoff.host.decide.rank_agreement import material_tau, pair_signs
 
 SETTLE = "more repeats (--repeats 10) or a full run (without --quick)"
 
@@ -43,11 +44,8 @@ def tau(first: StageDecision, second: StageDecision, criterion: str | None) -> f
 
     if criterion is not None and any(criterion not in a[t].scores or criterion not in b[t].scores for t in common):
         return None
-    x, y = [point(a[t]) for t in common], [point(b[t]) for t in common]
-    if len(set(x)) < 2 or len(set(y)) < 2:  # all tied in one run: the order says nothing
-        return None
-    value = kendall_tau(x, y)
-    return None if value != value else round(float(value), 2)  # NaN -> None
+    value = material_tau([point(a[t]) for t in common], [point(b[t]) for t in common])
+    return None if value is None else round(value, 2)  # None: all tied in one run, the order says nothing
 
 
 def discordant(first: StageDecision, second: StageDecision) -> bool:
@@ -56,7 +54,7 @@ def discordant(first: StageDecision, second: StageDecision) -> bool:
     a = {c.tool: c.total.point for c in first.candidates}
     b = {c.tool: c.total.point for c in second.candidates}
     common = sorted(set(a) & set(b))
-    return any((a[x] - a[y]) * (b[x] - b[y]) < 0 for i, x in enumerate(common) for y in common[i + 1:])
+    return any(x * y < 0 for x, y in zip(pair_signs([a[t] for t in common]), pair_signs([b[t] for t in common])))
 
 
 def confirm(first: Decision, second: Decision, repeat_run: str) -> Decision:
@@ -84,11 +82,3 @@ def confirm(first: Decision, second: Decision, repeat_run: str) -> Decision:
         confirmation = Confirmation(repeat_run, held, other.verdict.headline, taus, text)
         stages.append(replace(stage, verdict=replace(stage.verdict, stability=text), confirmation=confirmation))
     return replace(first, stages=stages)
-
-
-def kendall_tau(x: list[float], y: list[float]) -> float:
-    """Kendall's tau-b (scipy's). Imported here: scipy.stats takes seconds to import, and
-    every bakeoff command would otherwise pay for it at start."""
-    from scipy.stats import kendalltau
-
-    return float(kendalltau(x, y).statistic)
