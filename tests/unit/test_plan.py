@@ -100,3 +100,36 @@ def test_a_side_by_side_group_starts_its_longest_trials_first():
     group = [Trial("s", name, "probes", 1, 60) for name in ("a", "b", "c", "d")]
     typical = {("s", "b", "probes"): 120.0, ("s", "d", "probes"): 30.0, ("s", "a", "probes"): 60.0}
     assert [t.entry for t in longest_first(group, typical)] == ["b", "a", "d", "c"]
+
+
+def test_a_tool_that_cannot_run_here_keeps_its_row_with_the_reason_and_gets_no_trial(tmp_path):
+    """lakeFS and Pachyderm have no server in the registries here: selected, they get no env and
+    no trial, and results.json still shows them, with the reason, never compared."""
+    from bakeoff.host import bake
+    from bakeoff.host.results import build_results
+    from bakeoff.host.store import Store
+
+    selection = bake.select(["versioning"], ["lakefs", "pachyderm"])
+    assert {e.name for e in selection.unavailable} == {"lakefs", "pachyderm"}
+    assert [e.name for e in selection.entries] == ["snapshot_copy"] and "lakefs" not in {t.name for t in selection.tools}
+    assert {t.entry for t in make_plan(selection.stages, selection.entries, 1)} == {"snapshot_copy"}
+
+    store = Store(tmp_path / "results.sqlite")
+    reasons = {e.name: e.unavailable for e in selection.unavailable}
+    store.create_run("r", created="2026-01-01T00:00:00Z", command="bakeoff run", host={}, data={},
+                     settings={"quick": True, "repeats": 1, "stages": ["versioning"], "tools": [],
+                               "entries": {"versioning": ["snapshot_copy"]}, "unavailable": {"versioning": reasons}})
+    row = build_results(store, "r")["stages"]["versioning"]["tools"]["lakefs"]
+    assert (row["status"], row["title"]) == ("unavailable", "lakeFS")
+    assert "PyPI has only its clients" in row["reason"] and not row["metrics"] and not row["probes"]
+
+
+def test_an_unavailable_tool_has_no_adapter_and_a_runnable_one_needs_one(tmp_path):
+    import pytest
+
+    folder = tmp_path / "ghost"
+    folder.mkdir()
+    (folder / "tool.toml").write_text('[tool]\nname = "ghost"\ntitle = "Ghost"\nlicense = "MIT"\n'
+                                      '[stages.versioning.ghost]\nconfig = "x"\nwhy = "y"\n')
+    with pytest.raises(registry.ConfigError, match="needs an adapter"):
+        registry.load_tool(folder)

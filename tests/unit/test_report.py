@@ -66,6 +66,18 @@ def test_host_data_and_method_are_reported(rendered):
         assert "bakeoff run --quick" in text
 
 
+def test_each_stage_says_where_its_time_went(results, tmp_path):
+    tracking(results)["time"] = {"wall_seconds": 334.0, "tools": {"mlflow-server": 95.0, "aim": 40.0, "jsonl": 3.0, "x": 1.0},
+                                 "kinds": {"check": {"trials": 7, "seconds": 30.0, "side_by_side": True},
+                                           "sweep": {"trials": 21, "seconds": 120.0, "side_by_side": False}}}
+    md, html = (p.read_text(encoding="utf-8") for p in render_report(results, tmp_path))
+    for text in (md, html):
+        line = unescape(text).replace(NBSP, " ")
+        assert "5 min 34 s from its first trial to its last" in line
+        assert "check 30.0 s (7 trials, two at a time); sweep 2 min 0 s (21 trials, one at a time)" in line
+        assert "mlflow-server 1 min 35 s, aim 40.0 s, jsonl 3.00 s" in line and "x 1.00 s" not in line
+
+
 def test_figures_are_medians_with_intervals_and_ratios(rendered):
     for text in rendered:
         assert f"9.78{NBSP}s [9.58–9.84]" in text

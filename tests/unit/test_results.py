@@ -92,3 +92,26 @@ def test_overhead_counts_side_by_side_workers_once(store):
     assert results["overhead_seconds"] == pytest.approx(0.6)  # 3.0 + 0.1 - 2.5 covered
     facts = results["stages"]["tracking"]["tools"]["jsonl"]["facts"]
     assert "worker_ended_at" not in facts and "worker_seconds" not in facts
+
+
+def test_stage_time_splits_checks_warmup_and_kinds_and_ranks_tools(store):
+    """Where a stage's time went: checks and the warm-up round apart from the measured kind,
+    kinds that share the machine marked, tools longest first, the wall from first start to last end."""
+    check = TrialRecord("tracking/jsonl/check-r1", "tracking", "jsonl", "check", 1, "ok", seconds=2.0,
+                        facts={"worker_ended_at": 1002.0})
+    trials = [check]
+    for entry, round_, seconds, ended in (("jsonl", 0, 1.0, 1003.0), ("jsonl", 1, 1.5, 1005.0),
+                                          ("tensorboard", 1, 4.0, 1009.0)):
+        trial = sweep(entry, round_, 1.0)
+        trial.seconds, trial.facts = seconds, {"worker_ended_at": ended}
+        trials.append(trial)
+    capabilities = TrialRecord("tracking/jsonl/capabilities-r1", "tracking", "jsonl", "capabilities", 1, "ok",
+                               seconds=3.0, facts={"worker_ended_at": 1012.0})
+    record(store, *trials, capabilities)
+    store.finish_run("r", "complete", {"trials": 12.0})
+    time = build_results(store, "r")["stages"]["tracking"]["time"]
+    assert time["wall_seconds"] == pytest.approx(12.0)  # check started at 1000, capabilities ended at 1012
+    assert list(time["kinds"]) == ["check", "warm-up", "sweep", "capabilities"]
+    assert time["kinds"]["sweep"] == {"trials": 2, "seconds": 5.5, "side_by_side": False}
+    assert time["kinds"]["warm-up"]["side_by_side"] and time["kinds"]["capabilities"]["side_by_side"]
+    assert list(time["tools"].items()) == [("jsonl", 7.5), ("tensorboard", 4.0)]

@@ -61,6 +61,23 @@ def test_the_true_diffs_are_the_added_month_and_the_corrected_rows(history):
     assert check_diff(Diff(changed_keys=set(rows.changed_keys)), rows, "table", "v4", "v5").startswith("0 added")
 
 
+def test_the_full_layout_scales_rows_and_writes_a_file_per_day(data_dir, tmp_path):
+    """The full sizes: rows x scale by resampling, one file per day of the month, and the
+    correction rewriting only March's files whose rows changed."""
+    full = build(data_dir, tmp_path / "source", months=3, scale=2, files_per_month="daily")
+    single = build(data_dir, tmp_path / "single", months=3, correction=False)
+    assert [len(v.files) for v in full.versions] == [31, 59, 90, 90]
+    assert all(name.startswith("month=03/day=") for name in full.versions[-1].change.files)
+    for month in (1, 2, 3):
+        assert full.month_tables[month].num_rows == 2 * single.month_tables[month].num_rows
+    march = full.month_tables[CORRECTED_MONTH]
+    keys = march.column(KEY).to_numpy()
+    assert len(set(keys.tolist())) == march.num_rows  # resampled rows get their own keys
+    files = expected_diff(full, "v3", "v4", "files")
+    assert files.changed_files == set(full.versions[-1].change.files) and not files.added_files
+    assert expected_diff(full, "v2", "v3", "files").added_files == set(full.month_names[3])
+
+
 def test_spec_metrics_name_criteria_and_core_probes():
     assert set(VERSIONING.core_probes()) == {"exact_readback", "diff_correct", "reproduce_model"}
     assert VERSIONING.constraint_probe("offline") == "offline"

@@ -49,7 +49,8 @@ HOME, HOME_SOURCE = bakeoff_home()
 @dataclass
 class Selection:
     stages: list[StageSpec]
-    entries: list[Entry]
+    entries: list[Entry]  # what runs
+    unavailable: list[Entry] = field(default_factory=list)  # what cannot run here: a row with its reason
 
     @property
     def tools(self) -> list[registry.Tool]:
@@ -85,7 +86,7 @@ def select(stages: list[str], tools: list[str]) -> Selection:
             raise ConfigError(f"unknown tool {name!r} for stage(s) {', '.join(s.name for s in chosen)}; "
                               f"choose from: {', '.join(sorted(known))}")
     entries = [e for e in available if not tools or e.spec.baseline or e.name in tools or e.tool.name in tools]
-    return Selection(chosen, entries)
+    return Selection(chosen, [e for e in entries if not e.unavailable], [e for e in entries if e.unavailable])
 
 
 def new_run_id() -> str:
@@ -217,6 +218,8 @@ def open_run(options: RunOptions) -> Run:
     settings = {"quick": options.quick, "repeats": repeats, "stages": [s.name for s in selection.stages],
                 "tools": options.tools, "timeout": options.timeout,
                 "entries": {s.name: [e.name for e in selection.entries if e.stage == s.name] for s in selection.stages},
+                "unavailable": {s.name: {e.name: e.unavailable for e in selection.unavailable if e.stage == s.name}
+                                for s in selection.stages},
                 "sizes": {s.name: s.settings(options.quick) for s in selection.stages},
                 "warmup": {s.name: s.warmup for s in selection.stages if s.warmup}}
     if fitted is not None:

@@ -485,6 +485,8 @@ def list_tools() -> None:
                 state = "built" if envs.read_info(path) else "not built"
             except ConfigError:
                 state = f"[red]no lock[/]: run `bakeoff envs lock {entry.tool.name}`"
+            if entry.unavailable:
+                state = "cannot run here (`bakeoff check` says why)"
             name = f"{entry.name} [dim](baseline)[/]" if entry.spec.baseline else entry.name
             table.add_row(entry.stage, name, entry.tool.name, envs.pinned_version(entry.tool) or "-",
                           entry.tool.tool.license, state)
@@ -616,7 +618,7 @@ def envs_list() -> None:
     """Every tool's env: hash, state, size and package count."""
     with clean_errors():
         table = Table("tool", "env folder", "state", "size MB", "packages")
-        for tool in registry.tools().values():
+        for tool in pick_tools(None):
             path = envs.env_path(tool, bake.HOME / "envs")
             info = envs.read_info(path) or {}
             table.add_row(tool.name, path.name, "built" if info else "not built",
@@ -628,7 +630,7 @@ def envs_list() -> None:
 def envs_clean(all_: bool = typer.Option(False, "--all", help="Remove every env, not only stale ones.")) -> None:
     """Remove envs no current lock points to (or all of them)."""
     with clean_errors():
-        current = set() if all_ else {envs.env_path(t, bake.HOME / "envs").name for t in registry.tools().values()}
+        current = set() if all_ else {envs.env_path(t, bake.HOME / "envs").name for t in pick_tools(None)}
         for path in envs.stale_envs(bake.HOME / "envs", current):
             shutil.rmtree(path)
             console.print(f"removed {path}")
@@ -650,11 +652,14 @@ def envs_lock(tools: Optional[str] = typer.Argument(None, help="Comma-separated 
 
 
 def pick_tools(names: Optional[str]) -> list[registry.Tool]:
+    """The named tools (default: every tool that can run here)."""
     known = registry.tools()
-    wanted = split_names(names) or list(known)
+    wanted = split_names(names) or [n for n, t in known.items() if not t.tool.unavailable]
     for name in wanted:
         if name not in known:
             raise ConfigError(f"unknown tool {name!r}; choose from: {', '.join(known)}")
+        if known[name].tool.unavailable:
+            raise ConfigError(f"tool {name!r} cannot run here: {known[name].tool.unavailable}")
     return [known[n] for n in wanted]
 
 

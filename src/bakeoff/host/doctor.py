@@ -53,7 +53,8 @@ def chosen_tools(stages: list[str]) -> list[registry.Tool]:
     for stage in stages:
         if stage not in known:
             raise ConfigError(f"unknown stage {stage!r}; choose from: {', '.join(known)}")
-    return [t for t in registry.tools().values() if not stages or set(t.stages) & set(stages)]
+    return [t for t in registry.tools().values()
+            if not t.tool.unavailable and (not stages or set(t.stages) & set(stages))]
 
 
 def run_checks(home: Path, *, stages: list[str], smoke: bool = True,
@@ -367,6 +368,8 @@ def bug_report(home: Path) -> str:
     for _, package in system_packages():
         lines.append(f"package     {package} {dpkg_version(package) or 'absent'}")
     for tool in registry.tools().values():
+        if tool.tool.unavailable:
+            continue
         try:
             path = envs.env_path(tool, home / "envs")
             state = "built" if envs.read_info(path) else "not built"

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bakeoff.worker.measure import code_lines
 
@@ -39,13 +39,16 @@ class ToolInfo(BaseModel):
     # npm packages the tool is (exact `name@version` specs), installed into <env>/npm when the
     # env is built: a CI emulator or a linter published on npm.
     npm: list[str] = Field(default_factory=list)
+    # Why the tool cannot run here (nothing that runs it installs from the registries): it keeps
+    # its row in the report with this reason, and has no adapter, lock or env.
+    unavailable: str = ""
 
 
 class EntrySpec(BaseModel):
     """One configuration of a tool measured at one stage (e.g. MLflow with a tracking server)."""
 
     model_config = ConfigDict(extra="forbid")
-    adapter: str = Field(pattern=r"^[\w.]+:\w+$")
+    adapter: str = Field(default="", pattern=r"^([\w.]+:\w+)?$")  # "" only for an unavailable tool
     baseline: bool = False
     config: str
     why: str
@@ -60,6 +63,15 @@ class Tool(BaseModel):
     tool: ToolInfo
     stages: dict[str, dict[str, EntrySpec]]
     folder: Path
+
+    @model_validator(mode="after")
+    def _adapter_unless_unavailable(self) -> "Tool":
+        for stage, specs in self.stages.items():
+            for name, spec in specs.items():
+                if bool(spec.adapter) == bool(self.tool.unavailable):
+                    need = "no adapter (it is unavailable)" if spec.adapter else "an adapter (module:Class)"
+                    raise ValueError(f"stages.{stage}.{name} needs {need}")
+        return self
 
     @property
     def name(self) -> str:
@@ -77,6 +89,10 @@ class Entry(BaseModel):
     name: str
     tool: Tool
     spec: EntrySpec
+
+    @property
+    def unavailable(self) -> str:
+        return self.tool.tool.unavailable
 
 
 def _tool_folders() -> list[Path]:

@@ -134,7 +134,52 @@ def stage_results(spec: StageSpec, run: dict, trials: list[TrialRecord], envs: d
             "metrics": metrics, "probes": probes, "facts": facts, "figures": figures,
             "logs": [r.log for r in by_entry.get(name, [])],
         }
-    return {**stage_definitions(spec), "baseline": baseline, "tools": tools}
+    tools.update(unavailable_rows(spec.name, run["settings"].get("unavailable", {}).get(spec.name, {})))
+    return {**stage_definitions(spec), "baseline": baseline, "tools": tools,
+            "time": stage_time(spec, [r for records in by_entry.values() for r in records])}
+
+
+UNAVAILABLE = "unavailable"  # a tool status: nothing that runs it installs here (registry.ToolInfo.unavailable)
+
+
+def unavailable_rows(stage: str, reasons: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """A row for each tool that could not run here, with the reason the run recorded: no figure,
+    no probe, never compared, but the reader sees it was considered and why it is missing."""
+    rows = {}
+    for name, reason in reasons.items():
+        entry = next((e for e in registry.entries(stage) if e.name == name), None)
+        info = entry.tool.tool if entry else None
+        rows[name] = {"tool": entry.tool.name if entry else name, "title": info.title if info else name,
+                      "license": info.license if info else "", "homepage": info.homepage if info else "",
+                      "status": UNAVAILABLE, "reason": reason, "config": entry.spec.config if entry else "",
+                      "why": entry.spec.why.strip() if entry else ""}
+    return rows
+
+
+WARMUP = "warm-up"
+
+
+def stage_time(spec: StageSpec, trials: list[TrialRecord]) -> dict[str, Any]:
+    """Where the stage's time went: per kind (checks and the warm-up round apart), per tool, and
+    the stage's wall from its first worker's start to its last worker's end."""
+    kinds: dict[str, dict[str, Any]] = {}
+    tools: dict[str, float] = defaultdict(float)
+    spans = []
+    for record in trials:
+        repeated = record.kind == spec.repeated_kind
+        name = WARMUP if repeated and record.round == WARMUP_ROUND else record.kind
+        kind = spec.kinds.get(record.kind)
+        side = record.kind == CHECK_KIND or name == WARMUP or bool(kind and kind.shares_machine)
+        entry = kinds.setdefault(name, {"trials": 0, "seconds": 0.0, "side_by_side": side})
+        entry["trials"] += 1
+        entry["seconds"] += record.seconds
+        tools[record.entry] += record.seconds
+        ended = record.facts.get(WORKER_ENDED)
+        spans.append(None if ended is None else (ended - record.seconds, ended))
+    order = [CHECK_KIND, WARMUP, spec.repeated_kind, *spec.kinds]
+    wall = None if not spans or None in spans else max(e for _, e in spans) - min(s for s, _ in spans)
+    return {"wall_seconds": wall, "kinds": {k: kinds[k] for k in dict.fromkeys(order) if k in kinds},
+            "tools": dict(sorted(tools.items(), key=lambda item: -item[1]))}
 
 
 BOOKKEEPING_FACTS = {"worker_seconds", WORKER_ENDED}  # the host's, not the tool's: never shown as facts

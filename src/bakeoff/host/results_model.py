@@ -67,7 +67,7 @@ class ToolResult(_Frozen):
     version: str | None = None
     license: str = ""
     homepage: str = ""
-    status: str  # ok | failed | timed_out | skipped
+    status: str  # ok | failed | timed_out | skipped | unavailable
     reason: str = ""
     baseline: bool = False
     config: str = ""
@@ -101,6 +101,19 @@ class ProbeDefinition(_Frozen):
     core: bool = False
 
 
+class KindTime(_Frozen):
+    trials: int
+    seconds: float  # the trials' own durations, summed
+    side_by_side: bool  # run two at a time (checks, warm-up, kinds that share the machine)
+
+
+class StageTime(_Frozen):
+    """Where a stage's run time went, from its stored trials (docs/architecture.md, step 5)."""
+    wall_seconds: float | None = None  # first worker start to last worker end; None before the end stamps
+    kinds: dict[str, KindTime] = Field(default_factory=dict)  # "check", "warm-up", then each trial kind
+    tools: dict[str, float] = Field(default_factory=dict)  # entry -> seconds of all its trials
+
+
 class StageResult(_Frozen):
     title: str
     question: str = ""
@@ -109,6 +122,7 @@ class StageResult(_Frozen):
     probes: dict[str, ProbeDefinition] = Field(default_factory=dict)
     correctness_facts: dict[str, str] = Field(default_factory=dict)
     tools: dict[str, ToolResult] = Field(default_factory=dict)
+    time: StageTime | None = None  # absent in results.json written before it was recorded
 
 
 class Results(_Frozen):

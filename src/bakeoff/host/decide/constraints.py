@@ -88,6 +88,8 @@ def _reasons(name: str, tool: dict[str, Any], is_baseline: bool, rules: Constrai
     status = str(tool.get("status") or "failed")
     if status != "ok":
         reasons.append(f"{status.replace('_', ' ')}: {_short(tool.get('reason') or 'no reason recorded')}")
+    if status == "unavailable":  # it never ran: no probe or figure to hold against it
+        return reasons
     if is_baseline and not rules.allow_no_tool:
         reasons.append("no tool (the baseline) is not an option for this team (allow_no_tool = false)")
     for rule, text in (("offline", "must work with no network"), ("ui", "must have a UI")):

@@ -41,10 +41,27 @@ def build_method(key: str, stage: dict[str, Any], results: dict[str, Any], decis
     ]
     if sizes:
         facts.append(Fact("Workload size", ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in sizes.items())))
+    time = run_time(stage.get("time"))
+    if time:
+        facts.append(Fact("Run time", time))
     if decision is not None:
         facts += [Fact(f"Scored: {c.title.lower()}", c.inputs) for c in decision.criteria if c.used]
     return StageMethod(facts, _limitations(stage, tools, repeats, quick, decision),
                        _commands(key, results, settings, profile_source))
+
+
+def run_time(time: dict[str, Any] | None, slowest: int = 3) -> str:
+    """Where the stage's time went: its wall, each kind's trials (and whether they ran two at a
+    time), and the tools that took longest: what to look at when a run is too long for a class."""
+    if not time or not time.get("kinds"):
+        return ""
+    kinds = "; ".join(f"{name} {fmt.duration(k['seconds'])} ({fmt.integer(k['trials'])} trials"
+                      f"{', two at a time' if k['side_by_side'] else ', one at a time'})"
+                      for name, k in time["kinds"].items())
+    tools = ", ".join(f"{name} {fmt.duration(seconds)}" for name, seconds in list(time.get("tools", {}).items())[:slowest])
+    wall = time.get("wall_seconds")
+    head = f"{fmt.duration(wall)} from its first trial to its last. " if fmt.is_number(wall) else ""
+    return f"{head}Trial time: {kinds}. Longest tools, all their trials: {tools}"
 
 
 def _value(value: Any) -> str:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from bakeoff.host.report.memo import VerdictView
     from bakeoff.host.report.method import StageMethod
 
-STATUS_TEXT = {"ok": "ok", "failed": "failed", "timed_out": "timed out", "skipped": "skipped"}
+STATUS_TEXT = {"ok": "ok", "failed": "failed", "timed_out": "timed out", "skipped": "skipped",
+               "unavailable": "cannot run here"}
 PROBE_SYMBOL = {"pass": "✓", "fail": "✗", "unsupported": "–", "not run": "·"}
 _UNIT_SUFFIXES = (("_mb", "MB"), ("_gib", "GiB"), ("_seconds", "s"), ("_ms", "ms"), ("_s", "s"))
 

@@ -122,9 +122,10 @@ class VersioningAdapter:
         raise Unsupported("no diff between versions")
 
     @required
-    def read_columns(self, *, version_id: str, name: str, month: int, columns: list[str]) -> object:
+    def read_columns(self, *, version_id: str, names: list[str], month: int, columns: list[str]) -> object:
         """Read only `columns` of one month of a version (a pyarrow.Table), the cheapest way the
-        tool allows. File tools get the file `name`; table tools filter on the month column."""
+        tool allows. File tools get the month's files `names` (one in the monthly layout, one per
+        day in the daily one) and return their rows together; table tools filter on the month column."""
         raise NotImplementedError
 
     def tag(self, *, version_id: str, name: str) -> None:

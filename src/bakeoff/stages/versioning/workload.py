@@ -140,10 +140,9 @@ def check_partial(history: History, table: pa.Table) -> None:
 
 def partial_read(adapter: VersioningAdapter, history: History, version_id: str) -> tuple[float, int]:
     """(seconds, bytes read) for two columns of one month of v12."""
-    name = history.month_names[PARTIAL_MONTH][0] if len(history.month_names[PARTIAL_MONTH]) == 1 else \
-        f"month={PARTIAL_MONTH:02d}"
+    names = list(history.month_names[PARTIAL_MONTH])
     before, tick = bytes_read(), time.perf_counter()
-    table = adapter.read_columns(version_id=version_id, name=name, month=PARTIAL_MONTH, columns=list(PARTIAL_COLUMNS))
+    table = adapter.read_columns(version_id=version_id, names=names, month=PARTIAL_MONTH, columns=list(PARTIAL_COLUMNS))
     seconds, read = time.perf_counter() - tick, bytes_read() - before
     check_partial(history, table)
     return seconds, read

@@ -56,7 +56,7 @@ class DeltaVersioning(VersioningAdapter):
         return Diff.from_rows(inserted=of("insert"), deleted=of("delete"), updated=of("update_postimage"),
                               how="DeltaTable.load_cdf (change data feed)")
 
-    def read_columns(self, *, version_id: str, name: str, month: int, columns: list[str]) -> object:
+    def read_columns(self, *, version_id: str, names: list[str], month: int, columns: list[str]) -> object:
         # filters prune files by their min/max statistics, then filter rows
         return self._table(version_id).to_pyarrow_table(columns=columns, filters=pc.field("month") == month)
 

@@ -63,8 +63,10 @@ class DuckLakeVersioning(VersioningAdapter):
         return Checkout(table=self.db.execute(f"SELECT * FROM {TABLE} AT (VERSION => {int(version_id)})").arrow().read_all())
 
     def diff(self, *, old: str, new: str) -> Diff:
+        # In commit order. The ORDER BY is also a workaround (tool.toml): streaming the change
+        # feed unordered to Python hung at full size (108,080 rows and more) in duckdb 1.5.5.
         changes = self.db.execute(f"SELECT change_type, {KEY} FROM ducklake_table_changes('lake', 'main', 'flights', "
-                                  f"{int(old) + 1}, {int(new)})").fetchall()
+                                  f"{int(old) + 1}, {int(new)}) ORDER BY snapshot_id, {KEY}").fetchall()
 
         def of(*kinds: str) -> set[int]:
             return {key for kind, key in changes if kind in kinds}
@@ -72,7 +74,7 @@ class DuckLakeVersioning(VersioningAdapter):
         return Diff.from_rows(inserted=of("insert"), deleted=of("delete"), updated=of("update_postimage"),
                               how="ducklake_table_changes(catalog, schema, table, start, end)")
 
-    def read_columns(self, *, version_id: str, name: str, month: int, columns: list[str]) -> object:
+    def read_columns(self, *, version_id: str, names: list[str], month: int, columns: list[str]) -> object:
         return self.db.execute(f"SELECT {', '.join(columns)} FROM {TABLE} AT (VERSION => {int(version_id)}) "
                                f"WHERE month = {int(month)}").arrow().read_all()
 

@@ -61,7 +61,7 @@ class IcebergVersioning(VersioningAdapter):
         return Diff.from_rows(inserted=set(added.column(KEY).to_pylist()), deleted=set(), updated=set(),
                               how="Table.incremental_append_scan(from_snapshot_id_exclusive, to_snapshot_id_inclusive)")
 
-    def read_columns(self, *, version_id: str, name: str, month: int, columns: list[str]) -> object:
+    def read_columns(self, *, version_id: str, names: list[str], month: int, columns: list[str]) -> object:
         from pyiceberg.expressions import EqualTo
 
         return self._table().scan(row_filter=EqualTo("month", int(month)), selected_fields=tuple(columns),

@@ -49,7 +49,7 @@ class LanceVersioning(VersioningAdapter):
                               deleted=set(), how="LanceDataset.delta(begin_version, end_version): inserted and "
                               "updated rows")
 
-    def read_columns(self, *, version_id: str, name: str, month: int, columns: list[str]) -> object:
+    def read_columns(self, *, version_id: str, names: list[str], month: int, columns: list[str]) -> object:
         return self._dataset(version_id).to_table(columns=columns, filter=f"month = {int(month)}")
 
     def tag(self, *, version_id: str, name: str) -> None:

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bakeoff.stages.contract import Unsupported
@@ -49,8 +50,8 @@ class SnapshotCopy(VersioningAdapter):
         while pending:
             compared = pending.pop()
             base = prefix[id(compared)]
-            found.added_files |= {base + n for n in compared.right_only}
-            found.removed_files |= {base + n for n in compared.left_only}
+            found.added_files |= {f for n in compared.right_only for f in files_of(Path(compared.right), n, base)}
+            found.removed_files |= {f for n in compared.left_only for f in files_of(Path(compared.left), n, base)}
             _, mismatch, errors = filecmp.cmpfiles(compared.left, compared.right, compared.common_files, shallow=False)
             found.changed_files |= {base + n for n in mismatch + errors}
             for name, sub in compared.subdirs.items():
@@ -58,8 +59,8 @@ class SnapshotCopy(VersioningAdapter):
                 pending.append(sub)
         return found
 
-    def read_columns(self, *, version_id: str, name: str, month: int, columns: list[str]) -> object:
-        return pq.read_table(self.snapshots / version_id / name, columns=columns)
+    def read_columns(self, *, version_id: str, names: list[str], month: int, columns: list[str]) -> object:
+        return pa.concat_tables(pq.read_table(self.snapshots / version_id / name, columns=columns) for name in names)
 
     def tag(self, *, version_id: str, name: str) -> None:
         (self.snapshots / "tags" / name).symlink_to(Path("..") / version_id)
@@ -81,3 +82,12 @@ class SnapshotCopy(VersioningAdapter):
 
     def verify(self) -> str:
         raise Unsupported("plain copies carry no checksums to verify against")
+
+
+def files_of(folder: Path, name: str, base: str) -> set[str]:
+    """`name`, or every file under it when it is a folder only one side has (a new month of
+    daily files): `diff -rq` names the folder, a diff of the data names its files."""
+    path = folder / name
+    if not path.is_dir():
+        return {base + name}
+    return {base + p.relative_to(folder).as_posix() for p in path.rglob("*") if p.is_file()}
