@@ -133,3 +133,13 @@ def test_an_unavailable_tool_has_no_adapter_and_a_runnable_one_needs_one(tmp_pat
                                       '[stages.versioning.ghost]\nconfig = "x"\nwhy = "y"\n')
     with pytest.raises(registry.ConfigError, match="needs an adapter"):
         registry.load_tool(folder)
+
+
+def test_a_tool_that_cannot_run_here_does_not_make_the_run_not_ok(tmp_path):
+    import json
+
+    from bakeoff.host.cli import tools_not_ok
+
+    tools = {"lakefs": {"status": "unavailable"}, "dvc-copy": {"status": "failed"}, "lance": {"status": "ok"}}
+    (tmp_path / "results.json").write_text(json.dumps({"stages": {"versioning": {"tools": tools}}}))
+    assert tools_not_ok(tmp_path) == ["versioning · dvc-copy: failed"]

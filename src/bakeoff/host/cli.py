@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from bakeoff.host import bake, envs, registry
+from bakeoff.host.results import UNAVAILABLE
 from bakeoff.host.decide import Decision, load_profile, load_results
 from bakeoff.host.outputs import record_confirmation, render_memo, write_report
 from bakeoff.host.results_model import read_results
@@ -156,13 +157,14 @@ def recorded_command() -> str:
 
 
 def tools_not_ok(run_dir: Path) -> list[str]:
-    """`stage · tool: status` for every tool of the run whose status is not ok."""
+    """`stage · tool: status` for every tool of the run that ran and did not end ok (a tool that
+    cannot run here is a fact about the machine, not a failure of the run: its row says why)."""
     try:
         results = json.loads((run_dir / "results.json").read_text())
     except (OSError, ValueError):
         return ["no results.json"]
     return [f"{key} · {name}: {tool.get('status')}" for key, stage in (results.get("stages") or {}).items()
-            for name, tool in (stage.get("tools") or {}).items() if tool.get("status") != OK]
+            for name, tool in (stage.get("tools") or {}).items() if tool.get("status") not in (OK, UNAVAILABLE)]
 
 
 class ShownProgress(bake.Progress):
