@@ -69,16 +69,21 @@ out.write_text(json.dumps({"versions": list(recorded.ids), "corruption": outcome
 '''
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
-def test_three_months_check_out_exactly_and_damage_is_handled_as_documented(entry, data_dir, tmp_path):
+def run_driver(driver: str, entry, data_dir, tmp_path) -> dict:
+    """Run a driver script with the entry's adapter in the tool's own env; what it wrote."""
     env = envs.ensure(entry.tool, bake.HOME / "envs")
     assert env.status == "ok", f"{entry.name}: {env.error}"
     out = tmp_path / "out.json"
-    done = subprocess.run([str(env.python), "-c", DRIVER, entry.spec.adapter, json.dumps(entry.spec.options),
+    done = subprocess.run([str(env.python), "-c", driver, entry.spec.adapter, json.dumps(entry.spec.options),
                            str(data_dir), str(tmp_path), str(out)], capture_output=True, text=True, timeout=240,
                           cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)})
     assert done.returncode == 0, f"{entry.name}: {done.stderr[-2000:]}"
-    found = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_three_months_check_out_exactly_and_damage_is_handled_as_documented(entry, data_dir, tmp_path):
+    found = run_driver(DRIVER, entry, data_dir, tmp_path)
     assert found["versions"] == ["v1", "v2", "v3", "v4"]
     assert found["corruption"] == CORRUPTION[entry.name], entry.name
 
@@ -112,13 +117,6 @@ out.write_text(json.dumps({"files": len(history.version("v2").files), "diff": su
 
 @pytest.mark.parametrize("entry", FILE_ENTRIES, ids=[e.name for e in FILE_ENTRIES])
 def test_file_tools_handle_a_file_per_day(entry, data_dir, tmp_path):
-    env = envs.ensure(entry.tool, bake.HOME / "envs")
-    assert env.status == "ok", f"{entry.name}: {env.error}"
-    out = tmp_path / "out.json"
-    done = subprocess.run([str(env.python), "-c", DAILY_DRIVER, entry.spec.adapter, json.dumps(entry.spec.options),
-                           str(data_dir), str(tmp_path), str(out)], capture_output=True, text=True, timeout=240,
-                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path)})
-    assert done.returncode == 0, f"{entry.name}: {done.stderr[-2000:]}"
-    found = json.loads(out.read_text())
+    found = run_driver(DAILY_DRIVER, entry, data_dir, tmp_path)
     assert found["files"] == 59 and found["diff"] == "28 added, 0 changed, 0 removed"
     assert found["rows"] == found["month_rows"] > 0
