@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 from bakeoff.host import envs, registry
 from bakeoff.host.envs import EnvOutcome
 from bakeoff.host.plan import Trial, make_plan
+from bakeoff.host.plan import shares_machine as kind_shares_machine
 from bakeoff.worker.protocol import CHECK_KIND, FAILED, OK, SKIPPED
 from bakeoff.host.registry import ConfigError, Entry
 from bakeoff.host.runner import TrialOutcome, run_trial
@@ -366,16 +367,8 @@ SIDE_BY_SIDE = 2  # unmeasured trials at once: the machine's two cores, each wai
 
 
 def shares_machine(trial: Trial, specs: dict[str, StageSpec]) -> bool:
-    """A check, a trial of a kind whose every figure is a count, rate or outcome
-    (`TrialKind.shares_machine`), or the warm-up round of the repeated kind (its figures are
-    discarded: it only warms imports, bytecode, the page cache and first calls, which it does as
-    well beside another warm-up); never a measured round of the repeated kind."""
-    if trial.kind == CHECK_KIND:
-        return True
-    kind = specs[trial.stage].kinds.get(trial.kind) if trial.stage in specs else None
-    if kind and kind.repeated:
-        return not trial.measured
-    return bool(kind and kind.shares_machine)
+    """See plan.shares_machine."""
+    return kind_shares_machine(specs.get(trial.stage), trial.kind, trial.round)
 
 
 def machine_groups(todo: list[Trial], specs: dict[str, StageSpec] | None = None) -> list[list[Trial]]:

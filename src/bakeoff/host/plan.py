@@ -35,6 +35,20 @@ class Trial:
         return self.round != WARMUP_ROUND
 
 
+def shares_machine(spec: StageSpec | None, kind: str, round_: int) -> bool:
+    """Whether a trial may run beside another: a check, a trial of a kind whose every figure is
+    a count, rate or outcome (`TrialKind.shares_machine`), or the warm-up round of the repeated
+    kind (its figures are discarded: it only warms imports, bytecode, the page cache and first
+    calls, which it does as well beside another warm-up); never a measured round of the
+    repeated kind. The schedule (bake.machine_groups) and the stage's time (results) both ask."""
+    if kind == CHECK_KIND:
+        return True
+    trial_kind = spec.kinds.get(kind) if spec is not None else None
+    if trial_kind and trial_kind.repeated:
+        return round_ == WARMUP_ROUND
+    return bool(trial_kind and trial_kind.shares_machine)
+
+
 def check_trial(stage: str, entry: str) -> Trial:
     return Trial(stage, entry, CHECK_KIND, 1, CHECK_TIMEOUT)
 

@@ -18,7 +18,7 @@ from bakeoff.host import registry
 from bakeoff.host.envs import pinned_version
 from bakeoff.host.registry import adapter_lines
 from bakeoff.host.results_model import RESULTS_SCHEMA, as_dict, stage_definitions, validate
-from bakeoff.host.plan import WARMUP_ROUND
+from bakeoff.host.plan import WARMUP_ROUND, shares_machine
 from bakeoff.worker.protocol import CHECK_KIND, FAILED, OK, SKIPPED, write_json_atomically
 from bakeoff.stages.spec import StageSpec, all_specs
 from bakeoff.host.stats import Summary, paired_ratios, ratio_verdict, summarize
@@ -145,14 +145,15 @@ UNAVAILABLE = "unavailable"  # a tool status: nothing that runs it installs here
 def unavailable_rows(stage: str, reasons: dict[str, str]) -> dict[str, dict[str, Any]]:
     """A row for each tool that could not run here, with the reason the run recorded: no figure,
     no probe, never compared, but the reader sees it was considered and why it is missing."""
+    known = {e.name: e for e in registry.entries(stage)}
     rows = {}
     for name, reason in reasons.items():
-        entry = next((e for e in registry.entries(stage) if e.name == name), None)
-        info = entry.tool.tool if entry else None
-        rows[name] = {"tool": entry.tool.name if entry else name, "title": info.title if info else name,
-                      "license": info.license if info else "", "homepage": info.homepage if info else "",
-                      "status": UNAVAILABLE, "reason": reason, "config": entry.spec.config if entry else "",
-                      "why": entry.spec.why.strip() if entry else ""}
+        row = {"tool": name, "title": name, "status": UNAVAILABLE, "reason": reason}
+        if name in known:  # its tool.toml says what it is and how it would have been configured
+            entry, info = known[name], known[name].tool.tool
+            row.update(tool=entry.tool.name, title=info.title, license=info.license, homepage=info.homepage,
+                       config=entry.spec.config, why=entry.spec.why.strip())
+        rows[name] = row
     return rows
 
 
@@ -166,10 +167,9 @@ def stage_time(spec: StageSpec, trials: list[TrialRecord]) -> dict[str, Any]:
     tools: dict[str, float] = defaultdict(float)
     spans = []
     for record in trials:
-        repeated = record.kind == spec.repeated_kind
-        name = WARMUP if repeated and record.round == WARMUP_ROUND else record.kind
-        kind = spec.kinds.get(record.kind)
-        side = record.kind == CHECK_KIND or name == WARMUP or bool(kind and kind.shares_machine)
+        warmup = record.kind == spec.repeated_kind and record.round == WARMUP_ROUND
+        name = WARMUP if warmup else record.kind
+        side = shares_machine(spec, record.kind, record.round)
         entry = kinds.setdefault(name, {"trials": 0, "seconds": 0.0, "side_by_side": side})
         entry["trials"] += 1
         entry["seconds"] += record.seconds

@@ -41,8 +41,8 @@ VERSIONING = StageSpec(
     # reproduce_model trains the reference pipeline on every n-th row of v6 (both models alike):
     # bit-identity is as telling on every 80th row and 5 iterations, a second or two instead of a minute.
     # Full: every 16th row of the 16x rows (as many as the real v6) and 20 iterations; all of v6's
-    # rows, one-hot encoded, on one thread for 200 iterations took over 6 minutes per model
-    # (exact_readback checks every row of v6 either way).
+    # rows, one-hot encoded, on one thread for 200 iterations had not finished its two models
+    # after 6 minutes (exact_readback checks every row of v6 either way).
     quick={**_COMMON, "months": 12, "scale": 1, "files_per_month": "monthly", "reproduce_stride": 80,
            "reproduce_iterations": 5},
     full={**_COMMON, "months": 12, "scale": 16, "files_per_month": "daily", "reproduce_stride": 16,
