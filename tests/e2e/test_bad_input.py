@@ -91,6 +91,20 @@ def test_resuming_a_run_the_database_does_not_hold(tmp_path):
     assert digest(tmp_path / "runs" / "results.sqlite") == before
 
 
+
+def test_a_budget_no_run_can_meet_is_refused_with_what_fits(tmp_path):
+    """A class slot of one minute for a whole stage: refused before anything runs (no env, no
+    trial), naming the least evidence bakeoff gives and what fits; the stored runs are untouched."""
+    from bakeoff.host.store import Store
+
+    Store(tmp_path / "runs" / "results.sqlite").close()
+    before = digest(tmp_path / "runs" / "results.sqlite")
+    done = bakeoff("run", "--stage", "orchestration", "--quick", "--budget", "1", "--out", "runs",
+                   cwd=tmp_path, home=tmp_path / "home")
+    assert done.returncode == 2
+    said_in_one_line(done, "--budget 1", "quick sizes and 3 repeats", "within 1 min here")
+    assert digest(tmp_path / "runs" / "results.sqlite") == before
+    assert not [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]  # no run folder was made
 def test_a_corrupt_results_json(tmp_path):
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)

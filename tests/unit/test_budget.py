@@ -48,9 +48,33 @@ def test_a_class_length_budget_gets_the_quick_run(tmp_path, store):
     assert fitted["estimate_s"] <= quick_five + 1
 
 
-def test_nothing_fits_runs_the_least_evidence_and_says_so(tmp_path, store):
+def test_nothing_fits_names_the_least_evidence_and_the_tools_that_fit(tmp_path, store):
     picked, fitted = chosen(tmp_path, store, budget=0.01)
     assert (picked.quick, picked.repeats, fitted["fits"]) == (True, 3, False)
+    assert fitted["fits_with"] == [] and fitted["fits_with_s"] > 0.01 * 60  # not even the baseline
+
+
+def test_a_class_slot_gets_the_cheapest_tools_that_fit(tmp_path):
+    """Earlier quick trials of 1 s for the baseline, 2 s for dvclive, 30 s for every other
+    tracker: a budget that holds the baseline and dvclive but no third tool names dvclive."""
+    store = Store(tmp_path / "results.sqlite")
+    selection = bake.select(["tracking"], [])
+    store.create_run("q", created="2026-12-01T00:00:00Z", command="", settings={"quick": True}, host={}, data={})
+    cost = {"jsonl": 1.0, "dvclive": 2.0}
+    for trial in make_plan(selection.stages, selection.entries, 3):
+        store.record_trial("q", TrialRecord(trial.trial_id, trial.stage, trial.entry, trial.kind, trial.round, "ok",
+                                            seconds=cost.get(trial.entry, 30.0)))
+    two = [e for e in selection.entries if e.name in cost]
+    holds_two = bake.estimate_trials(store, selection.stages, True, make_plan(selection.stages, two, 3)).seconds
+    picked, fitted = chosen(tmp_path, store, budget=(holds_two + 5) / 60, quick=True)
+    assert not fitted["fits"] and fitted["fits_with"] == ["dvclive"]
+    assert fitted["fits_with_s"] == round(holds_two)
+
+
+def test_a_run_over_its_budget_is_refused_before_it_starts_with_what_fits(tmp_path, store):
+    with pytest.raises(bake.ConfigError, match=r"--budget 0.01: the least evidence .* within 0.01 min here"):
+        bake.open_run(options(tmp_path, budget=0.01))
+    assert not any(p.is_dir() for p in tmp_path.iterdir())  # no run folder was made
 
 
 def test_what_the_user_fixed_is_kept(tmp_path, store):

@@ -73,7 +73,7 @@ def test_each_stage_says_where_its_time_went(results, tmp_path):
     md, html = (p.read_text(encoding="utf-8") for p in render_report(results, tmp_path))
     for text in (md, html):
         line = unescape(text).replace(NBSP, " ")
-        assert "5 min 34 s from its first trial to its last" in line
+        assert "5 min 34 s from its first trial after the checks to its last" in line
         assert "check 30.0 s (7 trials, two at a time); sweep 2 min 0 s (21 trials, one at a time)" in line
         assert "mlflow-server 1 min 35 s, aim 40.0 s, jsonl 3.00 s" in line and "x 1.00 s" not in line
 

@@ -96,7 +96,8 @@ def test_overhead_counts_side_by_side_workers_once(store):
 
 def test_stage_time_splits_checks_warmup_and_kinds_and_ranks_tools(store):
     """Where a stage's time went: checks and the warm-up round apart from the measured kind,
-    kinds that share the machine marked, tools longest first, the wall from first start to last end."""
+    kinds that share the machine marked, tools longest first, the wall from first start to last
+    end after the checks (which a run of several stages makes all together, first)."""
     check = TrialRecord("tracking/jsonl/check-r1", "tracking", "jsonl", "check", 1, "ok", seconds=2.0,
                         facts={"worker_ended_at": 1002.0})
     trials = [check]
@@ -110,7 +111,7 @@ def test_stage_time_splits_checks_warmup_and_kinds_and_ranks_tools(store):
     record(store, *trials, capabilities)
     store.finish_run("r", "complete", {"trials": 12.0})
     time = build_results(store, "r")["stages"]["tracking"]["time"]
-    assert time["wall_seconds"] == pytest.approx(12.0)  # check started at 1000, capabilities ended at 1012
+    assert time["wall_seconds"] == pytest.approx(10.0)  # warm-up started at 1002, capabilities ended at 1012
     assert list(time["kinds"]) == ["check", "warm-up", "sweep", "capabilities"]
     assert time["kinds"]["sweep"] == {"trials": 2, "seconds": 5.5, "side_by_side": False}
     assert time["kinds"]["warm-up"]["side_by_side"] and time["kinds"]["capabilities"]["side_by_side"]

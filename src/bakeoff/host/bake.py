@@ -215,6 +215,8 @@ def open_run(options: RunOptions) -> Run:
     fitted = None
     if options.budget is not None:
         options, fitted = fit_budget(options, selection, store)
+        if not fitted["fits"]:
+            raise ConfigError(over_budget(fitted))
     repeats = options.repeats or (3 if options.quick else 5)
     settings = {"quick": options.quick, "repeats": repeats, "stages": [s.name for s in selection.stages],
                 "tools": options.tools, "timeout": options.timeout,
@@ -306,8 +308,9 @@ BUDGET_CHOICES = [(False, 5), (False, 3), (True, 5), (True, 3)]
 
 def fit_budget(options: RunOptions, selection: Selection, store: Store) -> tuple[RunOptions, dict]:
     """The sizes and repeats with the most evidence whose estimate fits `options.budget`
-    minutes, keeping what the user fixed (--quick, --repeats). When nothing fits, the least
-    of them, said so: a run is never cut short or stripped of its warm-up to fit."""
+    minutes, keeping what the user fixed (--quick, --repeats). When nothing fits, the least of
+    them, with the tools that would fit (`fits_with`): a run is never cut short, stripped of its
+    warm-up or of its repeats to fit, so fewer tools is the only way left, and the user's call."""
     choices = [(quick, repeats) for quick, repeats in BUDGET_CHOICES
                if (quick or not options.quick) and options.repeats in (None, repeats)]
     if not choices:  # --repeats outside the list: only the size is ours to choose
@@ -319,7 +322,46 @@ def fit_budget(options: RunOptions, selection: Selection, store: Store) -> tuple
             break
     fitted = {"minutes": options.budget, "quick": quick, "repeats": repeats, "estimate_s": round(guess.seconds),
               "fits": guess.seconds <= budget_s, "estimate": guess.text()}
+    if not fitted["fits"]:
+        tools, seconds = tools_that_fit(selection, store, quick, repeats, budget_s)
+        fitted["fits_with"], fitted["fits_with_s"] = tools, round(seconds)
     return replace(options, quick=quick, repeats=repeats), fitted
+
+
+def over_budget(fitted: dict) -> str:
+    """One line: the budget cannot hold these tools with the evidence rules kept, and what can."""
+    size = f"{'quick' if fitted['quick'] else 'full'} sizes and {fitted['repeats']} repeats"
+    head = (f"--budget {fitted['minutes']:g}: the least evidence bakeoff gives ({size}) is {fitted['estimate']} "
+            f"with these tools")
+    about = f"about {fitted['fits_with_s'] / 60:.1f} min"
+    if fitted["fits_with"]:
+        fit = f"--tools {','.join(fitted['fits_with'])} ({about})"
+    elif fitted["fits_with_s"] <= fitted["minutes"] * 60:
+        fit = f"the baselines alone ({about}), no tool beside them"
+    else:
+        fit = f"not even the baselines alone ({about})"
+    return f"{head}; within {fitted['minutes']:g} min here: {fit}, or give more minutes"
+
+
+def tools_that_fit(selection: Selection, store: Store, quick: bool, repeats: int,
+                   budget_s: float) -> tuple[list[str], float]:
+    """The most tools whose run fits `budget_s`, cheapest first by this machine's estimate: what
+    a class slot can hold. The baselines always run (every figure is paired with them), so
+    they are not listed; an empty list means only the baselines fit."""
+    def seconds(entries: list[Entry]) -> float:
+        return estimate_trials(store, selection.stages, quick, make_plan(selection.stages, entries, repeats)).seconds
+
+    chosen = [e for e in selection.entries if e.spec.baseline]
+    alone = seconds(chosen)
+    if alone > budget_s:
+        return [], alone
+    others = sorted((e for e in selection.entries if not e.spec.baseline), key=lambda e: seconds([*chosen, e]))
+    total = alone
+    for entry in others:
+        more = seconds([*chosen, entry])
+        if more <= budget_s:
+            chosen, total = [*chosen, entry], more
+    return [e.name for e in chosen if not e.spec.baseline], total
 
 
 def run_trials(run: Run, options: RunOptions, progress: Progress) -> None:

@@ -81,7 +81,7 @@ def run(
     profile: Optional[Path] = typer.Option(None, "--profile", "-p", help="Team profile (TOML, see profiles/): end with a decision memo."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when a tool did not finish ok (a CI gate); by default such a run exits 0 and says so."),
     confirm: bool = typer.Option(False, "--confirm", help="Run the same stages again and state in the memo whether each verdict held."),
-    budget: Optional[float] = typer.Option(None, "--budget", min=1, help="Minutes: choose sizes and repeats (full or quick, 5 or 3) whose estimate fits."),
+    budget: Optional[float] = typer.Option(None, "--budget", min=1, help="Minutes: choose sizes and repeats (full or quick, 5 or 3) whose estimate fits; when none does, say which tools fit and stop."),
 ) -> None:
     """Run the bake-off and write results.json, report.md and report.html."""
     with clean_errors():
@@ -199,11 +199,9 @@ class ShownProgress(bake.Progress):
             self.status = None
         console.print(f"run {run.run_id}: {total} trials, {estimated.text()}", highlight=False, soft_wrap=True)
         fitted = run.settings.get("budget")
-        if fitted:  # what --budget chose, and whether it fits
+        if fitted:  # what --budget chose (a run that does not fit is refused before it starts)
             size = f"{'quick' if fitted['quick'] else 'full'} sizes, {fitted['repeats']} repeats"
-            console.print(f"budget {fitted['minutes']:g} min: {size}" + ("" if fitted["fits"] else
-                          f" [yellow](the least evidence there is; it still does not fit: {fitted['estimate']})[/]"),
-                          highlight=False, soft_wrap=True)
+            console.print(f"budget {fitted['minutes']:g} min: {size}", highlight=False, soft_wrap=True)
         if self.live:
             self.bar = progress()
             self.bar.start()

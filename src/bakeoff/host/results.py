@@ -162,7 +162,9 @@ WARMUP = "warm-up"
 
 def stage_time(spec: StageSpec, trials: list[TrialRecord]) -> dict[str, Any]:
     """Where the stage's time went: per kind (checks and the warm-up round apart), per tool, and
-    the stage's wall from its first worker's start to its last worker's end."""
+    the stage's wall from its first worker's start to its last worker's end, checks left out: a
+    run of several stages checks every tool first, together, so a stage's checks and its other
+    trials are hours apart there (the checks' own seconds are in `kinds`)."""
     kinds: dict[str, dict[str, Any]] = {}
     tools: dict[str, float] = defaultdict(float)
     spans = []
@@ -175,7 +177,8 @@ def stage_time(spec: StageSpec, trials: list[TrialRecord]) -> dict[str, Any]:
         entry["seconds"] += record.seconds
         tools[record.entry] += record.seconds
         ended = record.facts.get(WORKER_ENDED)
-        spans.append(None if ended is None else (ended - record.seconds, ended))
+        if record.kind != CHECK_KIND:
+            spans.append(None if ended is None else (ended - record.seconds, ended))
     order = [CHECK_KIND, WARMUP, spec.repeated_kind, *spec.kinds]
     wall = None if not spans or None in spans else max(e for _, e in spans) - min(s for s, _ in spans)
     return {"wall_seconds": wall, "kinds": {k: kinds[k] for k in dict.fromkeys(order) if k in kinds},

@@ -60,7 +60,7 @@ def run_time(time: dict[str, Any] | None, slowest: int = 3) -> str:
                       for name, k in time["kinds"].items())
     tools = ", ".join(f"{name} {fmt.duration(seconds)}" for name, seconds in list(time.get("tools", {}).items())[:slowest])
     wall = time.get("wall_seconds")
-    head = f"{fmt.duration(wall)} from its first trial to its last. " if fmt.is_number(wall) else ""
+    head = f"{fmt.duration(wall)} from its first trial after the checks to its last. " if fmt.is_number(wall) else ""
     return f"{head}Trial time: {kinds}. Longest tools, all their trials: {tools}"
 
 
