@@ -262,9 +262,11 @@ class Estimate:
 
     def text(self) -> str:
         length = f"{self.seconds:.0f} s" if self.seconds < 90 else f"{self.seconds / 60:.0f} min"
-        source = (f"from {self.known} of {self.total} trials' earlier durations on this machine"
-                  if self.known else "from the stages' stated budgets (no earlier run here)")
-        return f"estimated ~{length}, {source}"
+        return f"estimated ~{length}, {self.source()}"
+
+    def source(self) -> str:
+        return (f"from {self.known} of {self.total} trials' earlier durations on this machine"
+                if self.known else "from the stages' stated budgets (no earlier run here)")
 
 
 def estimate(run: Run, todo: list[Trial], typical: dict[tuple[str, str, str], float] | None = None) -> Estimate:
@@ -321,7 +323,7 @@ def fit_budget(options: RunOptions, selection: Selection, store: Store) -> tuple
         if guess.seconds <= budget_s:
             break
     fitted = {"minutes": options.budget, "quick": quick, "repeats": repeats, "estimate_s": round(guess.seconds),
-              "fits": guess.seconds <= budget_s, "estimate": guess.text()}
+              "fits": guess.seconds <= budget_s, "estimate": guess.text(), "source": guess.source()}
     if not fitted["fits"]:
         tools, seconds = tools_that_fit(selection, store, quick, repeats, budget_s)
         fitted["fits_with"], fitted["fits_with_s"] = tools, round(seconds)
@@ -331,9 +333,9 @@ def fit_budget(options: RunOptions, selection: Selection, store: Store) -> tuple
 def over_budget(fitted: dict) -> str:
     """One line: the budget cannot hold these tools with the evidence rules kept, and what can."""
     size = f"{'quick' if fitted['quick'] else 'full'} sizes and {fitted['repeats']} repeats"
-    head = (f"--budget {fitted['minutes']:g}: the least evidence bakeoff gives ({size}) is {fitted['estimate']} "
-            f"with these tools")
-    about = f"about {fitted['fits_with_s'] / 60:.1f} min"
+    head = (f"--budget {fitted['minutes']:g}: the least evidence bakeoff gives ({size}) takes about "
+            f"{_length(fitted['estimate_s'])} with these tools ({fitted['source']})")
+    about = f"about {_length(fitted['fits_with_s'])}"
     if fitted["fits_with"]:
         fit = f"--tools {','.join(fitted['fits_with'])} ({about})"
     elif fitted["fits_with_s"] <= fitted["minutes"] * 60:
@@ -341,6 +343,11 @@ def over_budget(fitted: dict) -> str:
     else:
         fit = f"not even the baselines alone ({about})"
     return f"{head}; within {fitted['minutes']:g} min here: {fit}, or give more minutes"
+
+
+def _length(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 def tools_that_fit(selection: Selection, store: Store, quick: bool, repeats: int,
