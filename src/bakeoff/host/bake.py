@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
+from bakeoff.drawing import numbers as fmt
 from bakeoff.host import envs, registry
 from bakeoff.host.envs import EnvOutcome
 from bakeoff.host.plan import Trial, make_plan
@@ -334,8 +335,8 @@ def over_budget(fitted: dict) -> str:
     """One line: the budget cannot hold these tools with the evidence rules kept, and what can."""
     size = f"{'quick' if fitted['quick'] else 'full'} sizes and {fitted['repeats']} repeats"
     head = (f"--budget {fitted['minutes']:g}: the least evidence bakeoff gives ({size}) takes about "
-            f"{_length(fitted['estimate_s'])} with these tools ({fitted['source']})")
-    about = f"about {_length(fitted['fits_with_s'])}"
+            f"{fmt.duration(fitted['estimate_s'])} with these tools ({fitted['source']})")
+    about = f"about {fmt.duration(fitted['fits_with_s'])}"
     if fitted["fits_with"]:
         fit = f"--tools {','.join(fitted['fits_with'])} ({about})"
     elif fitted["fits_with_s"] <= fitted["minutes"] * 60:
@@ -345,18 +346,16 @@ def over_budget(fitted: dict) -> str:
     return f"{head}; within {fitted['minutes']:g} min here: {fit}, or give more minutes"
 
 
-def _length(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
-
-
 def tools_that_fit(selection: Selection, store: Store, quick: bool, repeats: int,
                    budget_s: float) -> tuple[list[str], float]:
     """The most tools whose run fits `budget_s`, cheapest first by this machine's estimate: what
     a class slot can hold. The baselines always run (every figure is paired with them), so
     they are not listed; an empty list means only the baselines fit."""
+    typical = store.typical_seconds(quick)  # read once: every subset below is estimated from it
+
     def seconds(entries: list[Entry]) -> float:
-        return estimate_trials(store, selection.stages, quick, make_plan(selection.stages, entries, repeats)).seconds
+        plan = make_plan(selection.stages, entries, repeats)
+        return estimate_trials(store, selection.stages, quick, plan, typical).seconds
 
     chosen = [e for e in selection.entries if e.spec.baseline]
     alone = seconds(chosen)
